@@ -1,0 +1,61 @@
+# Sodam: the two commands of the README are `make run` and `make test`.
+# Everything installs inside the project: .venv (Python) and web/node_modules (the web client).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+UV := $(BIN)/uv
+PYTEST_ARGS ?=
+
+.PHONY: run test lint fmt check unit integration e2e lock clean deps-system serve-dev help
+
+help:
+	@echo "make run    - install and start Sodam at http://127.0.0.1:8080 (SQLite, ./var)"
+	@echo "make test   - install what the tests need and run the whole suite"
+	@echo "make lint   - ruff, mypy --strict, import contracts"
+	@echo "make lock   - recompile the hash-pinned requirements from pyproject.toml"
+
+$(BIN)/uv: requirements/tools.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/tools.txt
+	@touch $@
+
+$(VENV)/.main-installed: $(BIN)/uv requirements/main.txt pyproject.toml
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements/main.txt
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps -e .
+	@touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.main-installed requirements/dev.txt
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements/dev.txt
+	@touch $@
+
+run: $(VENV)/.main-installed
+	$(BIN)/sodam serve
+
+deps-system:
+	@bash scripts/ensure-system-deps.sh
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+fmt: $(VENV)/.dev-installed
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+test: $(VENV)/.dev-installed deps-system lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+unit: $(VENV)/.dev-installed
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+lock: $(BIN)/uv
+	$(UV) pip compile pyproject.toml --generate-hashes --python-version 3.11 --no-header --no-annotate -q -o requirements/main.txt
+	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --no-header --no-annotate -q -o requirements/dev.txt
+	$(UV) pip compile requirements/tools.in --generate-hashes --python-version 3.11 --no-header --no-annotate -q -o requirements/tools.txt
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,151 @@
+"""Composition root: ``build_app(settings)`` picks and wires every concrete backend.
+
+Nothing happens at import time. The engine, bus and services are created here; the lifespan runs
+migrations (unless turned off), creates the first admin on an empty database, and closes
+everything on shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]  # no stubs
+
+from sodam import __version__
+from sodam.api import auth as auth_api
+from sodam.api import health as health_api
+from sodam.api import users as users_api
+from sodam.api.errors import install_error_handlers
+from sodam.api.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    SecurityHeadersMiddleware,
+)
+from sodam.bus.base import Bus
+from sodam.bus.memory import MemoryBus
+from sodam.config import Settings
+from sodam.db import migrate
+from sodam.db.engine import Database, create_engine
+from sodam.domain.clock import Clock, SystemClock
+from sodam.observability.metrics import Metrics
+from sodam.services.accounts import AccountService, FirstAdmin
+from sodam.services.auth import AuthService
+from sodam.services.container import Services
+from sodam.services.health import HealthService
+from sodam.services.passwords import PasswordHasher
+from sodam.services.tokens import TokenCodec
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Overrides:
+    """Test seams: swap the clock, password cost or bus without patching internals."""
+
+    clock: Clock | None = None
+    hasher: PasswordHasher | None = None
+    bus: Bus | None = None
+    on_first_admin: Callable[[FirstAdmin], None] | None = None
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def build_bus(settings: Settings) -> Bus:
+    if settings.redis.url:
+        from sodam.bus.redis import RedisBus
+
+        return RedisBus(settings.redis.url, prefix=settings.redis.key_prefix)
+    return MemoryBus()
+
+
+def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI:
+    overrides = overrides or Overrides()
+    clock = overrides.clock or SystemClock()
+    hasher = overrides.hasher or PasswordHasher()
+    bus = overrides.bus or build_bus(settings)
+    metrics = Metrics()
+    metrics.build_info.labels(__version__).set(1)
+    db = Database(
+        create_engine(
+            settings.database_url,
+            pool_size=settings.database.pool_size,
+            sqlite_synchronous=settings.database.sqlite_synchronous,
+            statement_timeout_s=settings.database.statement_timeout_s,
+        )
+    )
+    tokens = TokenCodec(
+        settings.resolved_secret_key(),
+        access_ttl_s=settings.auth.access_token_ttl_s,
+        leeway_s=settings.auth.token_leeway_s,
+    )
+    accounts = AccountService(db, clock, hasher, bus, settings.auth)
+    services = Services(
+        auth=AuthService(db, clock, hasher, tokens, bus, settings.auth),
+        accounts=accounts,
+        health=HealthService(db),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.database.migrate_on_start:
+            await migrate.upgrade(db.engine)
+        first = await accounts.ensure_first_admin(
+            settings.admin_password.get_secret_value() if settings.admin_password else None
+        )
+        if first is not None and overrides.on_first_admin is not None:
+            overrides.on_first_admin(first)
+        await bus.start(_ignore)
+        try:
+            yield
+        finally:
+            await bus.close()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Sodam API",
+        version=__version__,
+        description="Sodam (소담): on-premises corporate messenger. Errors have the shape "
+        '`{"code", "message", "data"}`; clients translate by `code`.',
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.services = services
+    app.state.metrics = metrics
+    app.state.db = db
+    app.state.bus = bus
+    install_error_handlers(app)
+    app.include_router(health_api.router)
+    app.include_router(auth_api.router)
+    app.include_router(users_api.router)
+
+    # The docs page uses Swagger UI files shipped in a package: an on-premises network has no CDN.
+    app.mount("/api/docs/static", StaticFiles(directory=swagger_ui_path), name="docs-static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="Sodam API",
+            swagger_js_url="/api/docs/static/swagger-ui-bundle.js",
+            swagger_css_url="/api/docs/static/swagger-ui.css",
+            swagger_favicon_url="/api/docs/static/favicon-32x32.png",
+        )
+
+    # Outermost last: context (request id) wraps everything, then headers, then the body limit.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.request_body_max_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    return app
+
+
+async def _ignore(_topic: str, _payload: bytes) -> None:
+    return None

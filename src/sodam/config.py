@@ -1,0 +1,208 @@
+"""The one Settings model.
+
+Built once in ``__main__`` (or by a test) and passed down explicitly; nothing reads the
+environment at import time. Sources, highest priority first: keyword arguments, ``SODAM_*``
+environment variables (nested groups use ``__``, e.g. ``SODAM_LIMITS__MESSAGE_MAX_CHARS``), the
+TOML file named by ``SODAM_CONFIG_FILE``, then the embedded defaults (SQLite and local disk under
+``./var``).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "placeholder", "sodam"})
+ATTACHMENT_MAX_BYTES_DEFAULT = 300 * 1024 * 1024
+
+
+class DatabaseSettings(BaseModel):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL (postgresql+asyncpg://... or sqlite+aiosqlite:///...). "
+        "Default: SQLite at <data_dir>/sodam.db.",
+    )
+    pool_size: int = Field(default=10, ge=1, le=200)
+    statement_timeout_s: float = Field(default=10.0, gt=0)
+    migrate_on_start: bool = True
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = Field(
+        default="FULL",
+        description="FULL: an acknowledged commit survives power loss (see ADR 0002).",
+    )
+
+
+class RedisSettings(BaseModel):
+    url: str | None = Field(default=None, description="redis://host:port/db; unset = in-memory bus")
+    key_prefix: str = "sodam:"
+
+
+class S3Settings(BaseModel):
+    endpoint_url: str | None = Field(
+        default=None, description="unset = local disk under data_dir/files"
+    )
+    bucket: str = "sodam"
+    region: str = "us-east-1"
+    access_key_id: SecretStr | None = None
+    secret_access_key: SecretStr | None = None
+    presigned_downloads: bool = False
+    presign_expiry_s: int = Field(default=300, ge=10, le=3600)
+
+
+class OidcSettings(BaseModel):
+    issuer: str | None = Field(
+        default=None, description="OpenID Connect issuer; unset = local accounts only"
+    )
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+
+
+class AuthSettings(BaseModel):
+    access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl_s: int = Field(default=30 * 86_400, ge=300)
+    token_leeway_s: int = Field(default=30, ge=0, le=600)
+    login_max_failures_per_account: int = Field(default=10, ge=1)
+    login_max_failures_per_address: int = Field(default=50, ge=1)
+    login_window_s: int = Field(default=900, ge=1)
+    password_min_length: int = Field(default=10, ge=8, le=256)
+
+
+class LimitSettings(BaseModel):
+    message_max_chars: int = Field(default=10_000, ge=1, le=100_000)
+    attachment_max_bytes: int = Field(default=ATTACHMENT_MAX_BYTES_DEFAULT, ge=1)
+    edit_window_s: int = Field(default=24 * 3600, ge=0)
+    unsend_window_s: int = Field(default=24 * 3600, ge=0)
+    request_body_max_bytes: int = Field(default=1024 * 1024, ge=1024)
+    page_size_max: int = Field(default=200, ge=1, le=1000)
+
+
+class Settings(BaseSettings):
+    """Every setting Sodam reads. See ``sodam config show`` for the effective values."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SODAM_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    mode: Literal["development", "production"] = Field(
+        default="production",
+        description="development allows placeholder secrets and verbose errors",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    data_dir: Path = Path("./var")
+    public_base_url: str | None = Field(default=None, description="e.g. https://chat.example.co.kr")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="signs access tokens; unset = generated once and kept in <data_dir>/secret_key "
+        "(several nodes must share one value)",
+    )
+    admin_password: SecretStr | None = Field(
+        default=None, description="password of the first admin; unset = generated and printed once"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="extra Origins allowed for WebSocket handshakes "
+        "(the public base URL always is)",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="addresses whose X-Forwarded-For is believed"
+    )
+    embedded_workers: bool = Field(default=True, description="run background jobs in this process")
+
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    s3: S3Settings = S3Settings()
+    oidc: OidcSettings = OidcSettings()
+    auth: AuthSettings = AuthSettings()
+    limits: LimitSettings = LimitSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("SODAM_CONFIG_FILE")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.mode == "development":
+            return self
+        for name, value in (
+            ("secret_key", self.secret_key),
+            ("admin_password", self.admin_password),
+            ("oidc.client_secret", self.oidc.client_secret),
+            ("s3.secret_access_key", self.s3.secret_access_key),
+        ):
+            if (
+                value is not None
+                and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS
+            ):
+                raise ValueError(
+                    f"{name} is a placeholder; set a real secret or SODAM_MODE=development"
+                )
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("secret_key must be at least 32 characters")
+        return self
+
+    @property
+    def database_url(self) -> str:
+        if self.database.url:
+            return self.database.url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'sodam.db').as_posix()}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"
+
+    def resolved_secret_key(self) -> str:
+        """The token signing key: the configured one, else one generated once under data_dir."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text(encoding="ascii").strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key)
+        return key
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as plain data with every secret masked."""
+        data: dict[str, Any] = self.model_dump(mode="json")
+        data["database"]["url"] = _mask_url(self.database_url)
+        if data["redis"]["url"]:
+            data["redis"]["url"] = _mask_url(data["redis"]["url"])
+        return data
+
+
+def _mask_url(url: str) -> str:
+    """Hide the password in a URL such as postgresql://user:pw@host/db."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    creds, _, host = rest.rpartition("@")
+    user = creds.split(":", 1)[0]
+    return f"{scheme}://{user}:**********@{host}"

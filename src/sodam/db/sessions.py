@@ -1,0 +1,231 @@
+"""Repository for login sessions, refresh tokens and login failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sodam.db.tables import login_failures, refresh_tokens, sessions, users
+from sodam.db.users import USER_COLUMNS_NO_ID, USER_FROM, user_from_row
+from sodam.domain.accounts import Session, User
+from sodam.domain.ids import SessionId, UserId
+
+
+def _session(row: Any) -> Session:
+    return Session(
+        id=SessionId(row.id),
+        user_id=UserId(row.user_id),
+        device_name=row.device_name,
+        user_agent=row.user_agent,
+        ip_address=row.ip_address,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+async def insert_session(
+    conn: AsyncConnection,
+    *,
+    session_id: SessionId,
+    user_id: UserId,
+    device_name: str | None,
+    user_agent: str | None,
+    ip_address: str | None,
+    auth_method: str,
+    now: dt.datetime,
+    expires_at: dt.datetime,
+) -> None:
+    await conn.execute(
+        sa.insert(sessions).values(
+            id=session_id,
+            user_id=user_id,
+            device_name=device_name,
+            user_agent=user_agent,
+            ip_address=ip_address,
+            auth_method=auth_method,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=expires_at,
+        )
+    )
+
+
+async def insert_refresh_token(
+    conn: AsyncConnection, session_id: SessionId, token_hash: str, now: dt.datetime
+) -> None:
+    await conn.execute(
+        sa.insert(refresh_tokens).values(
+            session_id=session_id, token_hash=token_hash, created_at=now
+        )
+    )
+
+
+async def select_refresh_token(
+    conn: AsyncConnection, token_hash: str
+) -> tuple[int, SessionId, dt.datetime | None] | None:
+    row = (
+        await conn.execute(
+            sa.select(
+                refresh_tokens.c.id, refresh_tokens.c.session_id, refresh_tokens.c.used_at
+            ).where(refresh_tokens.c.token_hash == token_hash)
+        )
+    ).first()
+    return (row.id, SessionId(row.session_id), row.used_at) if row else None
+
+
+async def mark_refresh_token_used(conn: AsyncConnection, token_id: int, now: dt.datetime) -> bool:
+    """Marks the token used; False when another request used it first (a concurrent reuse)."""
+    result = await conn.execute(
+        sa.update(refresh_tokens)
+        .where(refresh_tokens.c.id == token_id, refresh_tokens.c.used_at.is_(None))
+        .values(used_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def select_session(conn: AsyncConnection, session_id: SessionId) -> Session | None:
+    row = (await conn.execute(sa.select(sessions).where(sessions.c.id == session_id))).first()
+    return _session(row) if row else None
+
+
+async def select_live_session_and_user_state(
+    conn: AsyncConnection, session_id: SessionId, now: dt.datetime
+) -> tuple[Session, bool] | None:
+    """The session if it is neither revoked nor expired, and whether its user is active."""
+    row = (
+        await conn.execute(
+            sa.select(sessions, users.c.deactivated_at.label("user_deactivated_at"))
+            .join(users, users.c.id == sessions.c.user_id)
+            .where(
+                sessions.c.id == session_id,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.expires_at > now,
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return _session(row), row.user_deactivated_at is None
+
+
+async def select_session_user(
+    conn: AsyncConnection, session_id: SessionId, now: dt.datetime
+) -> tuple[Session, User] | None:
+    """A live (unrevoked, unexpired) session and its user, in one statement (every request)."""
+    row = (
+        await conn.execute(
+            sa.select(sessions, *USER_COLUMNS_NO_ID)
+            .select_from(sessions.join(USER_FROM, users.c.id == sessions.c.user_id))
+            .where(
+                sessions.c.id == session_id,
+                sessions.c.revoked_at.is_(None),
+                sessions.c.expires_at > now,
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    return _session(row), user_from_row(row, user_id=row.user_id)
+
+
+async def select_user_sessions(
+    conn: AsyncConnection, user_id: UserId, now: dt.datetime
+) -> list[Session]:
+    rows = await conn.execute(
+        sa.select(sessions)
+        .where(
+            sessions.c.user_id == user_id,
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > now,
+        )
+        .order_by(sessions.c.last_seen_at.desc())
+    )
+    return [_session(row) for row in rows]
+
+
+async def update_session_seen(
+    conn: AsyncConnection,
+    session_id: SessionId,
+    now: dt.datetime,
+    ip_address: str | None,
+    expires_at: dt.datetime,
+) -> None:
+    await conn.execute(
+        sa.update(sessions)
+        .where(sessions.c.id == session_id)
+        .values(last_seen_at=now, ip_address=ip_address, expires_at=expires_at)
+    )
+
+
+async def revoke_session(
+    conn: AsyncConnection, session_id: SessionId, now: dt.datetime, reason: str
+) -> bool:
+    result = await conn.execute(
+        sa.update(sessions)
+        .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_reason=reason)
+    )
+    return result.rowcount == 1
+
+
+async def revoke_user_sessions(
+    conn: AsyncConnection,
+    user_id: UserId,
+    now: dt.datetime,
+    reason: str,
+    *,
+    keep: SessionId | None = None,
+) -> list[SessionId]:
+    """Revokes every live session of the user except ``keep``; returns the revoked ids."""
+    query = sa.select(sessions.c.id).where(
+        sessions.c.user_id == user_id, sessions.c.revoked_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(sessions.c.id != keep)
+    ids = [SessionId(sid) for sid in (await conn.execute(query)).scalars()]
+    if ids:
+        await conn.execute(
+            sa.update(sessions)
+            .where(sessions.c.id.in_(ids))
+            .values(revoked_at=now, revoked_reason=reason)
+        )
+    return ids
+
+
+async def insert_login_failure(
+    conn: AsyncConnection, username: str, ip_address: str, now: dt.datetime
+) -> None:
+    await conn.execute(
+        sa.insert(login_failures).values(username=username, ip_address=ip_address, failed_at=now)
+    )
+
+
+async def count_login_failures(
+    conn: AsyncConnection, *, username: str, ip_address: str, since: dt.datetime
+) -> tuple[int, int]:
+    """Recent failures for the account and for the address."""
+    by_user = (
+        sa.select(sa.func.count())
+        .where(login_failures.c.username == username, login_failures.c.failed_at > since)
+        .scalar_subquery()
+    )
+    by_ip = (
+        sa.select(sa.func.count())
+        .where(login_failures.c.ip_address == ip_address, login_failures.c.failed_at > since)
+        .scalar_subquery()
+    )
+    row = (await conn.execute(sa.select(by_user.label("u"), by_ip.label("a")))).one()
+    return int(row.u), int(row.a)
+
+
+async def delete_login_failures(conn: AsyncConnection, *, username: str) -> None:
+    await conn.execute(sa.delete(login_failures).where(login_failures.c.username == username))
+
+
+async def delete_login_failures_before(conn: AsyncConnection, before: dt.datetime) -> None:
+    await conn.execute(sa.delete(login_failures).where(login_failures.c.failed_at < before))

@@ -1,0 +1,167 @@
+"""Repository for users and profiles. Functions take a connection and never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sodam.db.tables import profiles, users
+from sodam.domain.accounts import Profile, User
+from sodam.domain.ids import UserId
+from sodam.errors import Conflict
+
+USER_COLUMNS_NO_ID = (
+    users.c.username,
+    profiles.c.display_name,
+    users.c.is_admin,
+    users.c.is_bot,
+    users.c.deactivated_at,
+    users.c.created_at.label("user_created_at"),
+)
+_USER_COLUMNS = (users.c.id, *USER_COLUMNS_NO_ID)
+USER_FROM = users.join(profiles, profiles.c.user_id == users.c.id)
+
+
+def user_from_row(row: Any, *, user_id: int) -> User:
+    return User(
+        id=UserId(user_id),
+        username=row.username,
+        display_name=row.display_name,
+        is_admin=row.is_admin,
+        is_bot=row.is_bot,
+        deactivated_at=row.deactivated_at,
+        created_at=row.user_created_at,
+    )
+
+
+def _user(row: Any) -> User:
+    return user_from_row(row, user_id=row.id)
+
+
+async def insert_user(
+    conn: AsyncConnection,
+    *,
+    username: str,
+    display_name: str,
+    password_hash: str | None,
+    is_admin: bool,
+    now: dt.datetime,
+) -> User:
+    try:
+        user_id = (
+            await conn.execute(
+                sa.insert(users)
+                .values(
+                    username=username,
+                    password_hash=password_hash,
+                    is_admin=is_admin,
+                    password_changed_at=now if password_hash else None,
+                    created_at=now,
+                )
+                .returning(users.c.id)
+            )
+        ).scalar_one()
+    except IntegrityError as exc:
+        raise Conflict("username_taken", "That user name is already taken.") from exc
+    await conn.execute(
+        sa.insert(profiles).values(user_id=user_id, display_name=display_name, updated_at=now)
+    )
+    return User(
+        id=UserId(user_id),
+        username=username,
+        display_name=display_name,
+        is_admin=is_admin,
+        is_bot=False,
+        deactivated_at=None,
+        created_at=now,
+    )
+
+
+async def select_user(conn: AsyncConnection, user_id: UserId) -> User | None:
+    row = (
+        await conn.execute(
+            sa.select(*_USER_COLUMNS).select_from(USER_FROM).where(users.c.id == user_id)
+        )
+    ).first()
+    return _user(row) if row else None
+
+
+async def select_user_with_hash_by_username(
+    conn: AsyncConnection, username: str
+) -> tuple[User, str | None] | None:
+    row = (
+        await conn.execute(
+            sa.select(*_USER_COLUMNS, users.c.password_hash)
+            .select_from(USER_FROM)
+            .where(users.c.username == username)
+        )
+    ).first()
+    return (_user(row), row.password_hash) if row else None
+
+
+async def select_users(
+    conn: AsyncConnection, *, after_id: int, limit: int, include_inactive: bool
+) -> list[User]:
+    query = (
+        sa.select(*_USER_COLUMNS)
+        .select_from(USER_FROM)
+        .where(users.c.id > after_id)
+        .order_by(users.c.id)
+        .limit(limit)
+    )
+    if not include_inactive:
+        query = query.where(users.c.deactivated_at.is_(None))
+    return [_user(row) for row in await conn.execute(query)]
+
+
+async def count_users(conn: AsyncConnection) -> int:
+    return int((await conn.execute(sa.select(sa.func.count()).select_from(users))).scalar_one())
+
+
+async def update_password_hash(
+    conn: AsyncConnection, user_id: UserId, password_hash: str, now: dt.datetime
+) -> bool:
+    result = await conn.execute(
+        sa.update(users)
+        .where(users.c.id == user_id)
+        .values(password_hash=password_hash, password_changed_at=now)
+    )
+    return result.rowcount == 1
+
+
+async def update_user_deactivated(
+    conn: AsyncConnection, user_id: UserId, deactivated_at: dt.datetime | None
+) -> bool:
+    result = await conn.execute(
+        sa.update(users).where(users.c.id == user_id).values(deactivated_at=deactivated_at)
+    )
+    return result.rowcount == 1
+
+
+async def select_profile(conn: AsyncConnection, user_id: UserId) -> Profile | None:
+    row = (await conn.execute(sa.select(profiles).where(profiles.c.user_id == user_id))).first()
+    if row is None:
+        return None
+    return Profile(
+        user_id=UserId(row.user_id),
+        display_name=row.display_name,
+        title=row.title,
+        email=row.email,
+        phone=row.phone,
+        status_message=row.status_message,
+        work_status=row.work_status,
+        locale=row.locale,
+        last_seen_at=row.last_seen_at,
+    )
+
+
+async def update_profile(
+    conn: AsyncConnection, user_id: UserId, values: dict[str, Any], now: dt.datetime
+) -> None:
+    await conn.execute(
+        sa.update(profiles).where(profiles.c.user_id == user_id).values(**values, updated_at=now)
+    )

@@ -1,0 +1,54 @@
+"""Prometheus metrics. One ``Metrics`` object per app (its own registry; nothing global), exposed
+in the classic text format at ``/metrics`` (``promtool check metrics`` passes on it)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.http_requests = Counter(
+            "sodam_http_requests_total",
+            "HTTP requests by route template, method and status.",
+            ["route", "method", "status"],
+            registry=r,
+        )
+        self.http_duration = Histogram(
+            "sodam_http_request_duration_seconds",
+            "HTTP request latency by route template.",
+            ["route", "method"],
+            registry=r,
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        )
+        self.logins = Counter(
+            "sodam_logins_total", "Login attempts by outcome.", ["outcome"], registry=r
+        )
+        self.ws_connections = Gauge(
+            "sodam_websocket_connections", "Open WebSocket connections on this node.", registry=r
+        )
+        self.messages_sent = Counter(
+            "sodam_messages_sent_total", "Messages stored (acknowledged sends).", registry=r
+        )
+        self.events_delivered = Counter(
+            "sodam_ws_events_delivered_total",
+            "Events written to WebSocket connections.",
+            registry=r,
+        )
+        self.ws_dropped = Counter(
+            "sodam_ws_events_dropped_total",
+            "Ephemeral events dropped for slow consumers.",
+            registry=r,
+        )
+        self.outbox_depth = Gauge(
+            "sodam_outbox_pending_jobs", "Background jobs waiting to run.", registry=r
+        )
+        self.build_info = Gauge("sodam_build_info", "Build information.", ["version"], registry=r)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
