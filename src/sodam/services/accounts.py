@@ -6,6 +6,7 @@ the CLI acts as the system (``actor=None``) because it runs with the server's ow
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -185,7 +186,7 @@ class AccountService:
                 target_id=str(user.id),
             )
         await self._publish_revoked(user.id, revoked, "deactivated", all_sessions=True)
-        return user
+        return dataclasses.replace(user, deactivated_at=now)
 
     async def reactivate(self, actor: Principal | None, username: str) -> User:
         _require_admin(actor)
@@ -201,7 +202,7 @@ class AccountService:
                 target_type="user",
                 target_id=str(user.id),
             )
-        return user
+        return dataclasses.replace(user, deactivated_at=None)
 
     async def list_users(
         self, *, after_id: int = 0, limit: int = 100, include_inactive: bool = False
