@@ -21,6 +21,8 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]  #
 from sodam import __version__
 from sodam.api import auth as auth_api
 from sodam.api import health as health_api
+from sodam.api import messages as messages_api
+from sodam.api import rooms as rooms_api
 from sodam.api import users as users_api
 from sodam.api.errors import install_error_handlers
 from sodam.api.middleware import (
@@ -39,7 +41,12 @@ from sodam.services.accounts import AccountService, FirstAdmin
 from sodam.services.auth import AuthService
 from sodam.services.container import Services
 from sodam.services.health import HealthService
+from sodam.services.messages import MessageService
 from sodam.services.passwords import PasswordHasher
+from sodam.services.pins import PinService
+from sodam.services.reads import ReadFanout, ReadService
+from sodam.services.rooms import RoomService
+from sodam.services.sync import SyncService
 from sodam.services.tokens import TokenCodec
 
 logger = logging.getLogger(__name__)
@@ -85,10 +92,17 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
         leeway_s=settings.auth.token_leeway_s,
     )
     accounts = AccountService(db, clock, hasher, bus, settings.auth)
+    read_fanout = ReadFanout(bus)
     services = Services(
         auth=AuthService(db, clock, hasher, tokens, bus, settings.auth),
         accounts=accounts,
         health=HealthService(db),
+        rooms=RoomService(db, clock, bus),
+        messages=MessageService(db, clock, bus, settings.limits, metrics),
+        pins=PinService(db, clock, bus),
+        reads=ReadService(db, clock, bus, read_fanout),
+        read_fanout=read_fanout,
+        sync=SyncService(db),
     )
 
     @asynccontextmanager
@@ -104,6 +118,7 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
         try:
             yield
         finally:
+            await read_fanout.close()
             await bus.close()
             await db.dispose()
 
@@ -126,6 +141,8 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
     app.include_router(health_api.router)
     app.include_router(auth_api.router)
     app.include_router(users_api.router)
+    app.include_router(rooms_api.router)
+    app.include_router(messages_api.router)
 
     # The docs page uses Swagger UI files shipped in a package: an on-premises network has no CDN.
     app.mount("/api/docs/static", StaticFiles(directory=swagger_ui_path), name="docs-static")

@@ -227,6 +227,9 @@ room_members = sa.Table(
     # history_visibility='joined' earlier messages stay hidden from them.
     sa.Column("joined_seq", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("visible_from_seq", sa.BigInteger(), nullable=False, server_default="0"),
+    # The room's last_event_seq when the member joined: the floor of their event replay when
+    # history_visibility='joined' (nothing from before they joined).
+    sa.Column("joined_event_seq", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("last_read_seq", sa.BigInteger(), nullable=False, server_default="0"),
     sa.Column("last_read_at", UtcDateTime(), nullable=True),
     sa.Column("muted", sa.Boolean(), nullable=False, server_default=FALSE),

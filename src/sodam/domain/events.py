@@ -33,3 +33,41 @@ class SessionsRevoked(Event):
     session_ids: tuple[SessionId, ...]
     all_sessions: bool
     reason: str
+
+
+# --- the per-room event log (ADR 0001) -------------------------------------------------------
+
+ROOM_EVENT_KINDS = (
+    "message.created",  # carried by the messages row itself (messages.event_seq)
+    "message.updated",  # edited | unsent | hidden | unhidden: rendered from the current message
+    "reaction.updated",  # rendered from the message's current reactions
+    "room.updated",  # name, topic, avatar, history visibility, notice
+    "member.joined",
+    "member.left",  # left (quietly or not) or kicked
+    "member.role_changed",
+    "pins.updated",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRoomEvent:
+    """A row of room_events: a durable change other than a new message."""
+
+    room_id: int
+    event_seq: int
+    kind: str
+    actor_id: int | None
+    message_id: int | None
+    subject_user_id: int | None
+    payload: dict[str, Any]
+    created_at: Any
+
+
+def room_frame(room_id: int, event_seq: int, event: dict[str, Any]) -> dict[str, Any]:
+    """The WebSocket/bus frame of a durable room event (docs/protocol.md)."""
+    return {"type": "event", "room_id": room_id, "event_seq": event_seq, "event": event}
+
+
+def encode_frame(frame: dict[str, Any]) -> bytes:
+    """Serialise a frame once; the same bytes go to every receiver."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":")).encode()

@@ -7,6 +7,11 @@ from dataclasses import dataclass
 from sodam.services.accounts import AccountService
 from sodam.services.auth import AuthService
 from sodam.services.health import HealthService
+from sodam.services.messages import MessageService
+from sodam.services.pins import PinService
+from sodam.services.reads import ReadFanout, ReadService
+from sodam.services.rooms import RoomService
+from sodam.services.sync import SyncService
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,3 +19,9 @@ class Services:
     auth: AuthService
     accounts: AccountService
     health: HealthService
+    rooms: RoomService
+    messages: MessageService
+    pins: PinService
+    reads: ReadService
+    read_fanout: ReadFanout
+    sync: SyncService

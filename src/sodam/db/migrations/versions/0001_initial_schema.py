@@ -499,6 +499,7 @@ def upgrade() -> None:
         sa.Column("joined_at", sodam.db.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("joined_seq", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("visible_from_seq", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("joined_event_seq", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("last_read_seq", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("last_read_at", sodam.db.types.UtcDateTime(timezone=True), nullable=True),
         sa.Column("muted", sa.Boolean(), server_default=sa.text("false"), nullable=False),

@@ -1,0 +1,384 @@
+"""Repository for rooms and memberships. Functions take a connection and never commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sodam.db.tables import chat_rooms, message_mentions, profiles, room_members
+from sodam.domain.ids import MessageId, RoomId, UserId
+from sodam.domain.rooms import Membership, Room
+
+
+def _room(row: Any) -> Room:
+    return Room(
+        id=RoomId(row.id),
+        kind=row.kind,
+        name=row.name,
+        topic=row.topic,
+        history_visibility=row.history_visibility,
+        created_by=UserId(row.created_by) if row.created_by is not None else None,
+        created_at=row.created_at,
+        last_seq=row.last_seq,
+        last_event_seq=row.last_event_seq,
+        last_message_at=row.last_message_at,
+        member_count=row.member_count,
+        notice_message_id=MessageId(row.notice_message_id) if row.notice_message_id else None,
+        archived_at=row.archived_at,
+    )
+
+
+def _membership(row: Any) -> Membership:
+    return Membership(
+        room_id=RoomId(row.room_id),
+        user_id=UserId(row.user_id),
+        role=row.role,
+        joined_at=row.joined_at,
+        joined_seq=row.joined_seq,
+        visible_from_seq=row.visible_from_seq,
+        joined_event_seq=row.joined_event_seq,
+        last_read_seq=row.last_read_seq,
+        muted=row.muted,
+        favourite=row.favourite,
+        archived=row.archived,
+    )
+
+
+async def insert_room(
+    conn: AsyncConnection,
+    *,
+    kind: str,
+    name: str | None,
+    topic: str | None,
+    direct_key: str | None,
+    history_visibility: str,
+    created_by: UserId,
+    now: dt.datetime,
+) -> RoomId | None:
+    """Inserts a room; None when a direct room with that key already exists (a lost race)."""
+    stmt = (
+        sa.insert(chat_rooms)
+        .values(
+            kind=kind,
+            name=name,
+            topic=topic,
+            direct_key=direct_key,
+            history_visibility=history_visibility,
+            created_by=created_by,
+            created_at=now,
+            last_message_at=now,
+        )
+        .returning(chat_rooms.c.id)
+    )
+    if direct_key is None:
+        return RoomId((await conn.execute(stmt)).scalar_one())
+    try:
+        async with conn.begin_nested():
+            return RoomId((await conn.execute(stmt)).scalar_one())
+    except IntegrityError:
+        return None
+
+
+async def select_room_id_by_direct_key(conn: AsyncConnection, key: str) -> RoomId | None:
+    found = (
+        await conn.execute(sa.select(chat_rooms.c.id).where(chat_rooms.c.direct_key == key))
+    ).scalar_one_or_none()
+    return RoomId(found) if found is not None else None
+
+
+async def select_room(conn: AsyncConnection, room_id: RoomId) -> Room | None:
+    row = (await conn.execute(sa.select(chat_rooms).where(chat_rooms.c.id == room_id))).first()
+    return _room(row) if row else None
+
+
+async def select_room_and_membership(
+    conn: AsyncConnection, room_id: RoomId, user_id: UserId
+) -> tuple[Room, Membership] | None:
+    """The room and the caller's membership in one statement (the authorisation choke point)."""
+    row = (
+        await conn.execute(
+            sa.select(
+                chat_rooms,
+                room_members.c.room_id,
+                room_members.c.user_id,
+                room_members.c.role,
+                room_members.c.joined_at,
+                room_members.c.joined_seq,
+                room_members.c.visible_from_seq,
+                room_members.c.joined_event_seq,
+                room_members.c.last_read_seq,
+                room_members.c.muted,
+                room_members.c.favourite,
+                room_members.c.archived,
+            )
+            .join(room_members, room_members.c.room_id == chat_rooms.c.id)
+            .where(chat_rooms.c.id == room_id, room_members.c.user_id == user_id)
+        )
+    ).first()
+    if row is None:
+        return None
+    return _room(row), _membership(row)
+
+
+async def insert_member(
+    conn: AsyncConnection,
+    *,
+    room_id: RoomId,
+    user_id: UserId,
+    role: str,
+    now: dt.datetime,
+    joined_seq: int,
+    joined_event_seq: int,
+    visible_from_seq: int,
+) -> bool:
+    """Adds a member; False when they already are one."""
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                sa.insert(room_members).values(
+                    room_id=room_id,
+                    user_id=user_id,
+                    role=role,
+                    joined_at=now,
+                    joined_seq=joined_seq,
+                    joined_event_seq=joined_event_seq,
+                    visible_from_seq=visible_from_seq,
+                    # Joining counts as having read everything before: the unread arithmetic
+                    # then never counts a newcomer for older messages (domain/unread.py).
+                    last_read_seq=joined_seq,
+                    last_read_at=now,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def delete_member(conn: AsyncConnection, room_id: RoomId, user_id: UserId) -> bool:
+    result = await conn.execute(
+        sa.delete(room_members).where(
+            room_members.c.room_id == room_id, room_members.c.user_id == user_id
+        )
+    )
+    return result.rowcount == 1
+
+
+async def refresh_member_count(conn: AsyncConnection, room_id: RoomId) -> int:
+    count = sa.select(sa.func.count()).where(room_members.c.room_id == room_id).scalar_subquery()
+    return int(
+        (
+            await conn.execute(
+                sa.update(chat_rooms)
+                .where(chat_rooms.c.id == room_id)
+                .values(member_count=count)
+                .returning(chat_rooms.c.member_count)
+            )
+        ).scalar_one()
+    )
+
+
+async def next_seqs(
+    conn: AsyncConnection, room_id: RoomId, *, message: bool, now: dt.datetime
+) -> tuple[int, int]:
+    """Takes the room's next event seq (and next message seq when ``message``).
+
+    The UPDATE locks the room row until commit (PostgreSQL; SQLite serialises all writers), so
+    seqs are handed out in commit order and a reader never sees seq N before N-1 commits.
+    """
+    values: dict[str, Any] = {"last_event_seq": chat_rooms.c.last_event_seq + 1}
+    if message:
+        values["last_seq"] = chat_rooms.c.last_seq + 1
+        values["last_message_at"] = now
+    row = (
+        await conn.execute(
+            sa.update(chat_rooms)
+            .where(chat_rooms.c.id == room_id)
+            .values(**values)
+            .returning(chat_rooms.c.last_seq, chat_rooms.c.last_event_seq)
+        )
+    ).one()
+    return int(row.last_seq), int(row.last_event_seq)
+
+
+async def update_room_fields(
+    conn: AsyncConnection, room_id: RoomId, values: dict[str, Any]
+) -> None:
+    await conn.execute(sa.update(chat_rooms).where(chat_rooms.c.id == room_id).values(**values))
+
+
+async def update_member_fields(
+    conn: AsyncConnection, room_id: RoomId, user_id: UserId, values: dict[str, Any]
+) -> None:
+    await conn.execute(
+        sa.update(room_members)
+        .where(room_members.c.room_id == room_id, room_members.c.user_id == user_id)
+        .values(**values)
+    )
+
+
+async def select_member_room_ids(conn: AsyncConnection, user_id: UserId) -> list[RoomId]:
+    rows = await conn.execute(
+        sa.select(room_members.c.room_id).where(room_members.c.user_id == user_id)
+    )
+    return [RoomId(r) for r in rows.scalars()]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    user_id: UserId
+    display_name: str
+    role: str
+    joined_at: dt.datetime
+    last_read_seq: int
+
+
+async def select_members(
+    conn: AsyncConnection, room_id: RoomId, *, after_user_id: int = 0, limit: int = 1000
+) -> list[MemberRow]:
+    rows = await conn.execute(
+        sa.select(
+            room_members.c.user_id,
+            profiles.c.display_name,
+            room_members.c.role,
+            room_members.c.joined_at,
+            room_members.c.last_read_seq,
+        )
+        .join(profiles, profiles.c.user_id == room_members.c.user_id)
+        .where(room_members.c.room_id == room_id, room_members.c.user_id > after_user_id)
+        .order_by(room_members.c.user_id)
+        .limit(limit)
+    )
+    return [
+        MemberRow(UserId(r.user_id), r.display_name, r.role, r.joined_at, r.last_read_seq)
+        for r in rows
+    ]
+
+
+async def select_member_user_ids(conn: AsyncConnection, room_id: RoomId) -> list[UserId]:
+    rows = await conn.execute(
+        sa.select(room_members.c.user_id).where(room_members.c.room_id == room_id)
+    )
+    return [UserId(u) for u in rows.scalars()]
+
+
+async def select_oldest_other_member(
+    conn: AsyncConnection, room_id: RoomId, user_id: UserId
+) -> UserId | None:
+    """The next owner when the owner leaves: the highest role, then the earliest to join."""
+    rank = sa.case((room_members.c.role == "admin", 0), else_=1)
+    found = (
+        await conn.execute(
+            sa.select(room_members.c.user_id)
+            .where(room_members.c.room_id == room_id, room_members.c.user_id != user_id)
+            .order_by(rank, room_members.c.joined_at, room_members.c.user_id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return UserId(found) if found is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class RoomListRow:
+    room: Room
+    membership: Membership
+    peer_user_id: UserId | None
+    peer_name: str | None
+    unread_mentions: int
+
+
+async def select_room_list(
+    conn: AsyncConnection, user_id: UserId, room_id: RoomId | None = None
+) -> list[RoomListRow]:
+    """Every room of the user with what the room list shows, in one statement.
+
+    The last message comes from the UNIQUE(room_id, seq) index; unread mentions from the
+    (user_id, room_id, seq) index; the peer of a 1:1 room from its two-member list.
+    """
+    me = room_members.alias("me")
+    peer = room_members.alias("peer")
+    peer_id = (
+        sa.select(peer.c.user_id)
+        .where(peer.c.room_id == chat_rooms.c.id, peer.c.user_id != user_id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    peer_name = (
+        sa.select(profiles.c.display_name).where(profiles.c.user_id == peer_id).scalar_subquery()
+    )
+    mentions = (
+        sa.select(sa.func.count())
+        .select_from(message_mentions)
+        .where(
+            message_mentions.c.user_id == user_id,
+            message_mentions.c.room_id == chat_rooms.c.id,
+            message_mentions.c.seq > me.c.last_read_seq,
+        )
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(
+            chat_rooms,
+            me.c.room_id,
+            me.c.user_id,
+            me.c.role,
+            me.c.joined_at,
+            me.c.joined_seq,
+            me.c.visible_from_seq,
+            me.c.joined_event_seq,
+            me.c.last_read_seq,
+            me.c.muted,
+            me.c.favourite,
+            me.c.archived,
+            peer_id.label("peer_user_id"),
+            peer_name.label("peer_name"),
+            mentions.label("unread_mentions"),
+        )
+        .join(me, me.c.room_id == chat_rooms.c.id)
+        .where(me.c.user_id == user_id)
+        .order_by(chat_rooms.c.last_message_at.desc(), chat_rooms.c.id.desc())
+    )
+    if room_id is not None:
+        query = query.where(chat_rooms.c.id == room_id)
+    out: list[RoomListRow] = []
+    for r in await conn.execute(query):
+        peer_user = UserId(r.peer_user_id) if r.kind == "direct" and r.peer_user_id else None
+        out.append(
+            RoomListRow(
+                room=_room(r),
+                membership=_membership(r),
+                peer_user_id=peer_user,
+                peer_name=r.peer_name if peer_user else None,
+                unread_mentions=int(r.unread_mentions),
+            )
+        )
+    return out
+
+
+async def select_members_among(
+    conn: AsyncConnection, room_id: RoomId, user_ids: set[int]
+) -> list[UserId]:
+    """Which of ``user_ids`` are members (mentions of non-members are dropped)."""
+    if not user_ids:
+        return []
+    rows = await conn.execute(
+        sa.select(room_members.c.user_id)
+        .where(room_members.c.room_id == room_id, room_members.c.user_id.in_(user_ids))
+        .order_by(room_members.c.user_id)
+    )
+    return [UserId(u) for u in rows.scalars()]
+
+
+async def select_max_visible_from(conn: AsyncConnection, room_id: RoomId) -> int:
+    found = (
+        await conn.execute(
+            sa.select(sa.func.max(room_members.c.visible_from_seq)).where(
+                room_members.c.room_id == room_id
+            )
+        )
+    ).scalar_one_or_none()
+    return int(found or 0)

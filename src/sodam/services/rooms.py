@@ -1,0 +1,465 @@
+"""Rooms and membership (product.md M1, R1, R4, R5): 1:1 and group rooms, 나와의 채팅, invite,
+leave quietly or with a notice, kick, owner (방장) hand-over, per-member settings, the room list.
+
+``get_room_for_member_txn`` is the authorisation choke point every room-scoped use case goes
+through: a room the caller is not in answers NotFound, exactly like a room that does not exist.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sodam.bus.base import Bus
+from sodam.db import messages as messages_repo
+from sodam.db import rooms as rooms_repo
+from sodam.db import users as users_repo
+from sodam.db.engine import Database
+from sodam.domain.clock import Clock
+from sodam.domain.ids import RoomId, UserId
+from sodam.domain.messages import MessageView
+from sodam.domain.rooms import (
+    GROUP_MAX_MEMBERS,
+    Membership,
+    Room,
+    RoomSummary,
+    direct_key,
+)
+from sodam.domain.unread import room_unread
+from sodam.errors import Forbidden, InvalidInput, NotFound
+from sodam.services.context import Principal
+from sodam.services.roomlog import Outgoing, append_event_txn
+from sodam.services.systemmessages import post_system_message_txn
+
+ROOM_NOT_FOUND = ("room_not_found", "No such room.")
+
+
+async def get_room_for_member_txn(
+    conn: AsyncConnection, room_id: RoomId, user_id: UserId
+) -> tuple[Room, Membership]:
+    """The room and the caller's membership, or NotFound (never revealing the room exists)."""
+    found = await rooms_repo.select_room_and_membership(conn, room_id, user_id)
+    if found is None:
+        raise NotFound(*ROOM_NOT_FOUND)
+    return found
+
+
+def require_moderator(membership: Membership) -> None:
+    if not membership.can_moderate():
+        raise Forbidden("room_permission_denied", "Only the room owner or an admin can do this.")
+
+
+class RoomService:
+    def __init__(self, db: Database, clock: Clock, bus: Bus) -> None:
+        self._db = db
+        self._clock = clock
+        self._bus = bus
+
+    # --- creating rooms ----------------------------------------------------------------------
+
+    async def open_direct(self, principal: Principal, peer_id: UserId) -> RoomSummary:
+        """The 1:1 room with ``peer_id`` (or 나와의 채팅 when it is the caller), created once and
+        reused; whoever had left it is brought back, seeing only what comes next."""
+        me = principal.user.id
+        kind: Literal["direct", "self"] = "self" if peer_id == me else "direct"
+        key = direct_key(me, peer_id)
+        now = self._clock.now()
+        out = Outgoing()
+        async with self._db.transaction() as conn:
+            peer = await users_repo.select_user(conn, peer_id)
+            if peer is None or not peer.is_active:
+                raise NotFound("user_not_found", "No such user.")
+            room_id = await rooms_repo.select_room_id_by_direct_key(conn, key)
+            if room_id is None:
+                room_id = await rooms_repo.insert_room(
+                    conn,
+                    kind=kind,
+                    name=None,
+                    topic=None,
+                    direct_key=key,
+                    history_visibility="all",
+                    created_by=me,
+                    now=now,
+                )
+                if room_id is None:  # created concurrently by the peer
+                    room_id = await rooms_repo.select_room_id_by_direct_key(conn, key)
+                    assert room_id is not None  # noqa: S101 -- the unique key exists
+            room = await rooms_repo.select_room(conn, room_id)
+            assert room is not None  # noqa: S101
+            for user_id in {me, peer_id}:
+                await self._join_txn(
+                    conn,
+                    out,
+                    room,
+                    user_id,
+                    role="member",
+                    actor=me,
+                    now=now,
+                    history="joined" if room.last_seq else "all",
+                )
+        await out.publish(self._bus)
+        return await self.get_summary(principal, room_id)
+
+    async def create_group(
+        self,
+        principal: Principal,
+        *,
+        name: str,
+        topic: str | None,
+        member_ids: list[int],
+        history_visibility: Literal["all", "joined"] = "joined",
+    ) -> RoomSummary:
+        """A group room owned (방장) by the caller, with the given members."""
+        name = name.strip()
+        if not name:
+            raise InvalidInput("room_name_empty", "A group room needs a name.")
+        me = principal.user.id
+        invitees = sorted({UserId(u) for u in member_ids} - {me})
+        if len(invitees) + 1 > GROUP_MAX_MEMBERS:
+            raise InvalidInput(
+                "room_too_large", "Too many members.", {"max_members": GROUP_MAX_MEMBERS}
+            )
+        now = self._clock.now()
+        out = Outgoing()
+        async with self._db.transaction() as conn:
+            await self._check_users_txn(conn, invitees)
+            room_id = await rooms_repo.insert_room(
+                conn,
+                kind="group",
+                name=name[:100],
+                topic=(topic or None),
+                direct_key=None,
+                history_visibility=history_visibility,
+                created_by=me,
+                now=now,
+            )
+            assert room_id is not None  # noqa: S101 -- groups have no unique key to race on
+            room = await rooms_repo.select_room(conn, room_id)
+            assert room is not None  # noqa: S101
+            await self._join_txn(
+                conn, out, room, me, role="owner", actor=me, now=now, history="all"
+            )
+            for user_id in invitees:
+                await self._join_txn(
+                    conn, out, room, user_id, role="member", actor=me, now=now, history="all"
+                )
+        await out.publish(self._bus)
+        return await self.get_summary(principal, room_id)
+
+    # --- membership --------------------------------------------------------------------------
+
+    async def invite(
+        self, principal: Principal, room_id: RoomId, user_ids: list[int]
+    ) -> list[UserId]:
+        """Adds people to a group room; they see history per the room's policy."""
+        now = self._clock.now()
+        out = Outgoing()
+        added: list[UserId] = []
+        async with self._db.transaction() as conn:
+            room, _me = await get_room_for_member_txn(conn, room_id, principal.user.id)
+            if room.kind != "group":
+                raise InvalidInput("room_kind_invalid", "Only group rooms take invitations.")
+            candidates = sorted({UserId(u) for u in user_ids})
+            if room.member_count + len(candidates) > GROUP_MAX_MEMBERS:
+                raise InvalidInput(
+                    "room_too_large", "Too many members.", {"max_members": GROUP_MAX_MEMBERS}
+                )
+            await self._check_users_txn(conn, candidates)
+            for user_id in candidates:
+                if await self._join_txn(
+                    conn,
+                    out,
+                    room,
+                    user_id,
+                    role="member",
+                    actor=principal.user.id,
+                    now=now,
+                    history=room.history_visibility,
+                ):
+                    added.append(user_id)
+            if added:
+                await post_system_message_txn(
+                    conn,
+                    out,
+                    room_id,
+                    {"event": "invited", "actor_id": principal.user.id, "user_ids": added},
+                    now,
+                )
+        await out.publish(self._bus)
+        return added
+
+    async def leave(self, principal: Principal, room_id: RoomId, *, quiet: bool) -> None:
+        """Leaves a room: quietly (조용히 나가기: no notice for others) or with a notice."""
+        await self._remove(principal, room_id, principal.user.id, reason="left", quiet=quiet)
+
+    async def kick(self, principal: Principal, room_id: RoomId, user_id: UserId) -> None:
+        await self._remove(principal, room_id, user_id, reason="kicked", quiet=False)
+
+    async def _remove(
+        self,
+        principal: Principal,
+        room_id: RoomId,
+        user_id: UserId,
+        *,
+        reason: Literal["left", "kicked"],
+        quiet: bool,
+    ) -> None:
+        now = self._clock.now()
+        out = Outgoing()
+        me = principal.user.id
+        async with self._db.transaction() as conn:
+            room, membership = await get_room_for_member_txn(conn, room_id, me)
+            if reason == "kicked":
+                require_moderator(membership)
+                if user_id == me:
+                    raise InvalidInput("cannot_kick_self", "Leave the room instead.")
+                target = await rooms_repo.select_room_and_membership(conn, room_id, user_id)
+                if target is None:
+                    raise NotFound("member_not_found", "That person is not in this room.")
+                if target[1].is_owner or (target[1].can_moderate() and not membership.is_owner):
+                    raise Forbidden(
+                        "room_permission_denied", "You cannot remove the owner or another admin."
+                    )
+            else:
+                target = (room, membership)
+            await rooms_repo.delete_member(conn, room_id, user_id)
+            await rooms_repo.refresh_member_count(conn, room_id)
+            await append_event_txn(
+                conn,
+                out,
+                room_id=room_id,
+                kind="member.left",
+                now=now,
+                actor_id=me,
+                subject_user_id=user_id,
+                payload={"user_id": user_id, "reason": reason, "quiet": quiet, "by": me},
+            )
+            if target[1].is_owner:
+                await self._hand_over_on_leave_txn(conn, out, room_id, user_id, now)
+            if not quiet and room.kind == "group":
+                await post_system_message_txn(
+                    conn,
+                    out,
+                    room_id,
+                    {"event": reason, "actor_id": me, "user_id": user_id},
+                    now,
+                )
+            out.to_user(user_id, {"type": "room.removed", "room_id": room_id, "reason": reason})
+        await out.publish(self._bus)
+
+    async def _hand_over_on_leave_txn(
+        self,
+        conn: AsyncConnection,
+        out: Outgoing,
+        room_id: RoomId,
+        leaving: UserId,
+        now: dt.datetime,
+    ) -> None:
+        successor = await rooms_repo.select_oldest_other_member(conn, room_id, leaving)
+        if successor is None:
+            return
+        await rooms_repo.update_member_fields(conn, room_id, successor, {"role": "owner"})
+        await append_event_txn(
+            conn,
+            out,
+            room_id=room_id,
+            kind="member.role_changed",
+            now=now,
+            subject_user_id=successor,
+            payload={"user_id": successor, "role": "owner"},
+        )
+
+    async def transfer_owner(self, principal: Principal, room_id: RoomId, user_id: UserId) -> None:
+        """Hands 방장 over to another member; the previous owner becomes a member."""
+        now = self._clock.now()
+        out = Outgoing()
+        me = principal.user.id
+        async with self._db.transaction() as conn:
+            _room, membership = await get_room_for_member_txn(conn, room_id, me)
+            if not membership.is_owner:
+                raise Forbidden("room_permission_denied", "Only the room owner can do this.")
+            if await rooms_repo.select_room_and_membership(conn, room_id, user_id) is None:
+                raise NotFound("member_not_found", "That person is not in this room.")
+            if user_id == me:
+                return
+            await rooms_repo.update_member_fields(conn, room_id, user_id, {"role": "owner"})
+            await rooms_repo.update_member_fields(conn, room_id, me, {"role": "member"})
+            for subject, role in ((user_id, "owner"), (me, "member")):
+                await append_event_txn(
+                    conn,
+                    out,
+                    room_id=room_id,
+                    kind="member.role_changed",
+                    now=now,
+                    actor_id=me,
+                    subject_user_id=subject,
+                    payload={"user_id": subject, "role": role},
+                )
+        await out.publish(self._bus)
+
+    async def update_room(
+        self, principal: Principal, room_id: RoomId, changes: dict[str, Any]
+    ) -> RoomSummary:
+        """Rename, change the topic or the history policy (owner and admins; groups only)."""
+        allowed = {k: v for k, v in changes.items() if k in ("name", "topic", "history_visibility")}
+        if "name" in allowed and not (allowed["name"] or "").strip():
+            raise InvalidInput("room_name_empty", "A group room needs a name.")
+        now = self._clock.now()
+        out = Outgoing()
+        async with self._db.transaction() as conn:
+            room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
+            if room.kind != "group":
+                raise InvalidInput("room_kind_invalid", "Only group rooms have these settings.")
+            require_moderator(membership)
+            if allowed:
+                await rooms_repo.update_room_fields(conn, room_id, allowed)
+                await append_event_txn(
+                    conn,
+                    out,
+                    room_id=room_id,
+                    kind="room.updated",
+                    now=now,
+                    actor_id=principal.user.id,
+                    payload={"changes": allowed},
+                )
+        await out.publish(self._bus)
+        return await self.get_summary(principal, room_id)
+
+    async def update_settings(
+        self, principal: Principal, room_id: RoomId, changes: dict[str, bool]
+    ) -> RoomSummary:
+        """The caller's own mute, favourite and archive flags, synced to their other devices."""
+        values = {k: bool(v) for k, v in changes.items() if k in ("muted", "favourite", "archived")}
+        async with self._db.transaction() as conn:
+            await get_room_for_member_txn(conn, room_id, principal.user.id)
+            if values:
+                await rooms_repo.update_member_fields(conn, room_id, principal.user.id, values)
+        if values:
+            out = Outgoing()
+            out.to_user(principal.user.id, {"type": "room.settings", "room_id": room_id, **values})
+            await out.publish(self._bus)
+        return await self.get_summary(principal, room_id)
+
+    # --- reading -----------------------------------------------------------------------------
+
+    async def list_rooms(
+        self, principal: Principal, room_id: RoomId | None = None
+    ) -> tuple[list[RoomSummary], int]:
+        """The caller's rooms by last activity, and the total unread for the app badge
+        (muted rooms excluded). Two statements whatever the number of rooms."""
+        async with self._db.read() as conn:
+            rows = await rooms_repo.select_room_list(conn, principal.user.id, room_id)
+            last = await messages_repo.select_messages_at(
+                conn, [(r.room.id, r.room.last_seq) for r in rows]
+            )
+        summaries = [
+            _summary(
+                r.room,
+                r.membership,
+                r.peer_user_id,
+                r.peer_name,
+                last.get(r.room.id),
+                r.unread_mentions,
+            )
+            for r in rows
+        ]
+        total = sum(s.unread_count for s in summaries if not s.membership.muted)
+        return summaries, total
+
+    async def get_summary(self, principal: Principal, room_id: RoomId) -> RoomSummary:
+        rooms, _ = await self.list_rooms(principal, room_id)
+        if not rooms:
+            raise NotFound(*ROOM_NOT_FOUND)
+        return rooms[0]
+
+    async def list_members(
+        self, principal: Principal, room_id: RoomId, *, after_user_id: int = 0, limit: int = 1000
+    ) -> list[rooms_repo.MemberRow]:
+        async with self._db.read() as conn:
+            await get_room_for_member_txn(conn, room_id, principal.user.id)
+            return await rooms_repo.select_members(
+                conn, room_id, after_user_id=after_user_id, limit=limit
+            )
+
+    async def list_member_room_ids(self, user_id: UserId) -> list[RoomId]:
+        async with self._db.read() as conn:
+            return await rooms_repo.select_member_room_ids(conn, user_id)
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _check_users_txn(self, conn: AsyncConnection, user_ids: list[UserId]) -> None:
+        for user_id in user_ids:
+            user = await users_repo.select_user(conn, user_id)
+            if user is None or not user.is_active:
+                raise NotFound("user_not_found", "No such user.", {"user_id": user_id})
+
+    async def _join_txn(
+        self,
+        conn: AsyncConnection,
+        out: Outgoing,
+        room: Room,
+        user_id: UserId,
+        *,
+        role: str,
+        actor: UserId,
+        now: dt.datetime,
+        history: str,
+    ) -> bool:
+        """Adds a member at the room's current position; False when already a member."""
+        current = await rooms_repo.select_room(conn, room.id)
+        assert current is not None  # noqa: S101
+        visible_from = 0 if history == "all" else current.last_seq + 1
+        if not await rooms_repo.insert_member(
+            conn,
+            room_id=room.id,
+            user_id=user_id,
+            role=role,
+            now=now,
+            joined_seq=current.last_seq,
+            joined_event_seq=current.last_event_seq,
+            visible_from_seq=visible_from,
+        ):
+            return False
+        await rooms_repo.refresh_member_count(conn, room.id)
+        await append_event_txn(
+            conn,
+            out,
+            room_id=room.id,
+            kind="member.joined",
+            now=now,
+            actor_id=actor,
+            subject_user_id=user_id,
+            payload={"user_id": user_id, "role": role, "by": actor},
+        )
+        out.to_user(user_id, {"type": "room.added", "room_id": room.id})
+        return True
+
+
+def _summary(
+    room: Room,
+    membership: Membership,
+    peer_user_id: UserId | None,
+    peer_name: str | None,
+    last: Any,
+    unread_mentions: int,
+) -> RoomSummary:
+    if room.kind == "group":
+        name = room.name
+    elif room.kind == "self":
+        name = None  # clients show "나와의 채팅"
+    else:
+        name = peer_name
+    last_wire = None
+    if last is not None and last.seq >= membership.visible_from_seq:
+        last_wire = MessageView(message=last).to_wire()
+    return RoomSummary(
+        room=room,
+        membership=membership,
+        display_name=name,
+        peer_user_id=peer_user_id,
+        last_message=last_wire,
+        unread_count=room_unread(room.last_seq, membership.last_read_seq),
+        unread_mentions=unread_mentions,
+    )

@@ -1,0 +1,67 @@
+"""Assembles what members see of messages: mentions, reactions, reply quotes and unread counts.
+
+Every path that shows messages (history, send acks, live events, resume) goes through here, so
+tombstones, hidden messages and quotes look the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from sodam.db import messages as messages_repo
+from sodam.db import reads as reads_repo
+from sodam.domain.ids import RoomId
+from sodam.domain.messages import Message, MessageView, ReplyPreview, reply_preview_text
+from sodam.domain.unread import unread_counts
+
+
+async def build_views_txn(
+    conn: AsyncConnection,
+    room_id: RoomId,
+    msgs: Sequence[Message],
+    *,
+    viewer_visible_from_seq: int = 0,
+) -> list[MessageView]:
+    """Views of messages of one room, with unread counts computed from read positions.
+
+    A quote of a message before ``viewer_visible_from_seq`` (history the viewer may not read) is
+    shown without its text.
+    """
+    if not msgs:
+        return []
+    ids = [m.id for m in msgs]
+    mentions = await messages_repo.select_mentions(conn, ids)
+    reactions = await messages_repo.select_reactions(conn, ids)
+    reply_ids = [m.reply_to_id for m in msgs if m.reply_to_id is not None and not m.is_unsent]
+    replies = await messages_repo.select_messages_by_id(conn, reply_ids)
+    laggards = await reads_repo.select_laggards(conn, room_id, max(m.seq for m in msgs))
+    counts = unread_counts(((m.seq, m.sender_id) for m in msgs), laggards)
+    views: list[MessageView] = []
+    for m in msgs:
+        reply = None
+        if m.reply_to_id is not None and m.reply_to_id in replies:
+            target = replies[m.reply_to_id]
+            readable = (
+                target.room_id == room_id
+                and target.seq >= viewer_visible_from_seq
+                and not target.is_unsent
+                and target.hidden_at is None
+            )
+            reply = ReplyPreview(
+                id=target.id,
+                seq=target.seq,
+                sender_id=target.sender_id if not target.is_unsent else None,
+                body=reply_preview_text(target.body) if readable else None,
+            )
+        views.append(
+            MessageView(
+                message=m,
+                mentions=mentions.get(m.id, ()),
+                reactions=reactions.get(m.id, ()),
+                reply_to=reply,
+                unread_count=0 if m.kind == "system" else counts.get(m.seq, 0),
+            )
+        )
+    return views
