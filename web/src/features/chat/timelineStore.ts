@@ -1,0 +1,193 @@
+import type { Message, ReadPosition } from "../../lib/model";
+import { Store } from "../../lib/store";
+import type { MessagingApi } from "../rooms/roomsApi";
+import { mergeMessages, mergeReads } from "./timeline";
+
+export interface RoomTimeline {
+  messages: Message[];
+  reads: ReadPosition[];
+  hasMoreBefore: boolean;
+  hasMoreAfter: boolean;
+  loading: "initial" | "older" | "newer" | null;
+  loaded: boolean;
+  error: string | null;
+}
+
+export interface TimelinesState {
+  rooms: Record<number, RoomTimeline>;
+}
+
+export interface TimelineDeps {
+  api: Pick<MessagingApi, "messages" | "reads">;
+  pageSize?: number;
+}
+
+const EMPTY: RoomTimeline = {
+  messages: [],
+  reads: [],
+  hasMoreBefore: true,
+  hasMoreAfter: false,
+  loading: null,
+  loaded: false,
+  error: null,
+};
+
+/**
+ * The loaded part of each room's history. Pages come from REST, live messages from events; both go
+ * through mergeMessages, so duplicates collapse by id and the order is always by seq.
+ */
+export class TimelinesStore extends Store<TimelinesState> {
+  private readonly deps: TimelineDeps;
+  private readonly inflight = new Map<string, Promise<void>>();
+
+  constructor(deps: TimelineDeps) {
+    super({ rooms: {} });
+    this.deps = deps;
+  }
+
+  room(roomId: number): RoomTimeline {
+    return this.getState().rooms[roomId] ?? EMPTY;
+  }
+
+  /** Loads the newest page (or the page around `aroundSeq`) and the members' read positions. */
+  open(roomId: number, aroundSeq?: number): Promise<void> {
+    const current = this.getState().rooms[roomId];
+    if (current?.loaded && aroundSeq === undefined) return Promise.resolve();
+    return this.once(`open:${roomId}:${aroundSeq ?? ""}`, async () => {
+      this.update(roomId, (t) => ({ ...t, loading: "initial", error: null }));
+      try {
+        const limit = this.deps.pageSize ?? 50;
+        const [page, reads] = await Promise.all([
+          this.deps.api.messages(roomId, aroundSeq !== undefined ? { around: aroundSeq, limit } : { limit }),
+          this.deps.api.reads(roomId).catch(() => ({ reads: [] as ReadPosition[] })),
+        ]);
+        this.update(roomId, (t) => ({
+          ...t,
+          messages: aroundSeq !== undefined ? page.messages : mergeMessages(t.messages, page.messages),
+          reads: mergeReads(t.reads, reads.reads),
+          hasMoreBefore: page.has_more_before,
+          hasMoreAfter: page.has_more_after,
+          loading: null,
+          loaded: true,
+        }));
+      } catch (error) {
+        this.update(roomId, (t) => ({ ...t, loading: null, error: errorCode(error) }));
+      }
+    });
+  }
+
+  /** Reloads the newest page after a resync; keeps what is loaded, merging by id. */
+  async refresh(roomId: number): Promise<void> {
+    const t = this.getState().rooms[roomId];
+    if (!t?.loaded) return;
+    if (t.hasMoreAfter) {
+      // We were reading an old window; drop it and start from the newest page.
+      this.update(roomId, () => ({ ...EMPTY }));
+      await this.open(roomId);
+      return;
+    }
+    const page = await this.deps.api.messages(roomId, { limit: this.deps.pageSize ?? 50 });
+    const reads = await this.deps.api.reads(roomId).catch(() => ({ reads: [] as ReadPosition[] }));
+    this.update(roomId, (cur) => {
+      const oldest = page.messages[0];
+      const newestLoaded = cur.messages[cur.messages.length - 1];
+      // A hole between what we had and the fresh page: keep only the fresh page.
+      const contiguous = !page.has_more_before || !oldest || !newestLoaded || oldest.seq <= newestLoaded.seq + 1;
+      return {
+        ...cur,
+        messages: contiguous ? mergeMessages(cur.messages, page.messages) : page.messages,
+        hasMoreBefore: contiguous ? cur.hasMoreBefore : page.has_more_before,
+        reads: mergeReads(cur.reads, reads.reads),
+      };
+    });
+  }
+
+  loadOlder(roomId: number): Promise<void> {
+    const t = this.room(roomId);
+    if (!t.loaded || !t.hasMoreBefore || t.loading) return Promise.resolve();
+    const first = t.messages[0];
+    if (!first) return Promise.resolve();
+    return this.once(`older:${roomId}`, async () => {
+      this.update(roomId, (cur) => ({ ...cur, loading: "older" }));
+      try {
+        const page = await this.deps.api.messages(roomId, { before: first.seq, limit: this.deps.pageSize ?? 50 });
+        this.update(roomId, (cur) => ({
+          ...cur,
+          messages: mergeMessages(cur.messages, page.messages),
+          hasMoreBefore: page.has_more_before,
+          loading: null,
+        }));
+      } catch (error) {
+        this.update(roomId, (cur) => ({ ...cur, loading: null, error: errorCode(error) }));
+      }
+    });
+  }
+
+  loadNewer(roomId: number): Promise<void> {
+    const t = this.room(roomId);
+    if (!t.loaded || !t.hasMoreAfter || t.loading) return Promise.resolve();
+    const last = t.messages[t.messages.length - 1];
+    if (!last) return Promise.resolve();
+    return this.once(`newer:${roomId}`, async () => {
+      this.update(roomId, (cur) => ({ ...cur, loading: "newer" }));
+      try {
+        const page = await this.deps.api.messages(roomId, { after: last.seq, limit: this.deps.pageSize ?? 50 });
+        this.update(roomId, (cur) => ({
+          ...cur,
+          messages: mergeMessages(cur.messages, page.messages),
+          hasMoreAfter: page.has_more_after,
+          loading: null,
+        }));
+      } catch (error) {
+        this.update(roomId, (cur) => ({ ...cur, loading: null, error: errorCode(error) }));
+      }
+    });
+  }
+
+  /** A created or updated message, live or from our own acknowledged send. */
+  applyMessage(message: Message): void {
+    const t = this.getState().rooms[message.room_id];
+    if (!t?.loaded) return;
+    const newest = t.messages[t.messages.length - 1];
+    // While an old window is shown, new messages come with paging, not appended after a hole.
+    if (t.hasMoreAfter && newest && message.seq > newest.seq) return;
+    this.update(message.room_id, (cur) => ({ ...cur, messages: mergeMessages(cur.messages, [message]) }));
+  }
+
+  applyReads(roomId: number, reads: readonly ReadPosition[]): void {
+    if (!this.getState().rooms[roomId]) return;
+    this.update(roomId, (cur) => {
+      const merged = mergeReads(cur.reads, reads);
+      return merged === cur.reads ? cur : { ...cur, reads: merged };
+    });
+  }
+
+  forget(roomId: number): void {
+    this.setState((s) => {
+      const rooms = { ...s.rooms };
+      delete rooms[roomId];
+      return { rooms };
+    });
+  }
+
+  private update(roomId: number, fn: (t: RoomTimeline) => RoomTimeline): void {
+    this.setState((s) => {
+      const current = s.rooms[roomId] ?? EMPTY;
+      const next = fn(current);
+      if (next === current) return s;
+      return { rooms: { ...s.rooms, [roomId]: next } };
+    });
+  }
+
+  private once(key: string, fn: () => Promise<void>): Promise<void> {
+    const existing = this.inflight.get(key);
+    if (existing) return existing;
+    const p = fn().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, p);
+    return p;
+  }
+}
+
+function errorCode(error: unknown): string {
+  return typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : "network_error";
+}

@@ -1,0 +1,60 @@
+import type { Message, ReadPosition, RoomSummary } from "../lib/model";
+
+/** Frames of the WebSocket protocol (docs/api-plan.md, docs/protocol.md). */
+export type RoomEvent =
+  | { kind: "message.created"; message: Message }
+  | { kind: "message.updated"; message: Message }
+  | { kind: "reaction.updated"; message?: Message; message_id?: number; reactions?: Message["reactions"] }
+  | { kind: "room.updated"; room?: Partial<RoomSummary> }
+  | { kind: "member.joined"; user_id?: number; user_ids?: number[] }
+  | { kind: "member.left"; user_id?: number }
+  | { kind: "pins.updated" }
+  | { kind: "room.added"; room?: RoomSummary }
+  | { kind: "room.removed" }
+  | { kind: "room.settings"; muted?: boolean; favourite?: boolean; archived?: boolean }
+  | { kind: "read.self"; seq?: number; last_read_seq?: number }
+  | { kind: string; [key: string]: unknown };
+
+export interface EventFrame {
+  type: "event";
+  room_id: number;
+  event_seq?: number | null;
+  event: RoomEvent;
+}
+
+export type ServerFrame =
+  | { type: "ready"; user_id: number; session_id: string; heartbeat_s?: number }
+  | EventFrame
+  | { type: "resync_required"; room_id: number }
+  | { type: "resumed" }
+  | { type: "ack"; ref: string; message: Message; duplicate: boolean }
+  | { type: "error"; ref?: string; code: string; message: string; data?: Record<string, unknown> }
+  | { type: "pong" }
+  | { type: "read"; room_id: number; reads: ReadPosition[] }
+  | { type: "typing"; room_id: number; user_id: number }
+  | { type: "presence"; user_id: number; status: string; last_seen_at?: string | null };
+
+export type ClientFrame =
+  | { type: "auth"; token: string }
+  | { type: "resume"; cursors: Record<string, number> }
+  | { type: "send"; ref: string; room_id: number; client_msg_id: string; body: string; reply_to_id?: number }
+  | { type: "read"; room_id: number; seq: number }
+  | { type: "typing"; room_id: number }
+  | { type: "presence"; status: "online" | "away" }
+  | { type: "ping" };
+
+/** Events that belong to the user, not to the room's log: they carry no room event_seq order. */
+export const USER_SCOPED_KINDS = new Set(["room.added", "room.removed", "room.settings", "read.self"]);
+
+export function parseFrame(data: unknown): ServerFrame | null {
+  if (typeof data !== "string") return null;
+  try {
+    const value = JSON.parse(data) as unknown;
+    if (value && typeof value === "object" && typeof (value as { type?: unknown }).type === "string") {
+      return value as ServerFrame;
+    }
+  } catch {
+    return null;
+  }
+  return null;
+}

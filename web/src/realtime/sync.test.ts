@@ -1,0 +1,112 @@
+import { describe, expect, it } from "vitest";
+import type { Message, RoomSummary } from "../lib/model";
+import { message, room } from "../test/factories";
+import type { EventFrame } from "./frames";
+import { SyncEngine, type SyncTargets } from "./sync";
+
+function fakeTimers() {
+  const queue: { fn: () => void; at: number }[] = [];
+  return {
+    setTimeout: (fn: () => void, ms: number) => {
+      const t = { fn, at: ms };
+      queue.push(t);
+      return t;
+    },
+    clearTimeout: (h: unknown) => {
+      const i = queue.indexOf(h as { fn: () => void; at: number });
+      if (i >= 0) queue.splice(i, 1);
+    },
+    runAll: () => {
+      while (queue.length) queue.shift()?.fn();
+    },
+    pending: () => queue.length,
+  };
+}
+
+function setup(canResume = true) {
+  const applied: Message[] = [];
+  const incoming: Message[] = [];
+  const resumes: Record<string, number>[] = [];
+  const timers = fakeTimers();
+  const reloaded: number[] = [];
+  const targets: SyncTargets = {
+    rooms: {
+      applyEvent: () => undefined,
+      reloadRoom: async (id) => {
+        reloaded.push(id);
+        return room({ id, last_event_seq: 20 });
+      },
+    },
+    timelines: {
+      applyMessage: (m) => applied.push(m),
+      applyReads: () => undefined,
+      refresh: async () => undefined,
+      forget: () => undefined,
+    },
+    typing: { typing: () => undefined, stopped: () => undefined },
+    presence: { set: () => undefined },
+    onIncoming: (m) => incoming.push(m),
+    requestResume: (c) => {
+      resumes.push(c);
+      return canResume;
+    },
+    timers,
+  };
+  const engine = new SyncEngine(targets);
+  engine.trackRooms([room({ id: 1, last_event_seq: 5 }) as RoomSummary]);
+  return { engine, applied, incoming, resumes, timers, reloaded };
+}
+
+const created = (seq: number): EventFrame => ({
+  type: "event",
+  room_id: 1,
+  event_seq: seq,
+  event: { kind: "message.created", message: message({ seq, event_seq: seq }) },
+});
+
+describe("SyncEngine", () => {
+  it("applies each event once even when delivered twice", () => {
+    const { engine, applied, incoming } = setup();
+    engine.handleFrame(created(6));
+    engine.handleFrame(created(6));
+    expect(applied.map((m) => m.seq)).toEqual([6]);
+    expect(incoming).toHaveLength(1);
+    expect(engine.stats.duplicates).toBe(1);
+  });
+
+  it("reordered frames are applied in seq order without a resync when the hole fills in time", () => {
+    const { engine, applied, resumes, timers } = setup();
+    engine.handleFrame(created(7));
+    engine.handleFrame(created(6));
+    expect(applied.map((m) => m.seq)).toEqual([6, 7]);
+    timers.runAll();
+    expect(resumes).toEqual([]);
+  });
+
+  it("a gap that stays open asks the server to resume the room from its cursor", () => {
+    const { engine, applied, resumes, timers } = setup();
+    engine.handleFrame(created(8));
+    timers.runAll();
+    expect(resumes).toEqual([{ "1": 5 }]);
+    engine.handleFrame(created(6));
+    engine.handleFrame(created(7));
+    expect(applied.map((m) => m.seq)).toEqual([6, 7, 8]);
+  });
+
+  it("when the resume cannot fill the hole, what is held is applied after the resume ends", () => {
+    const { engine, applied, timers } = setup();
+    engine.handleFrame(created(9));
+    timers.runAll();
+    engine.synced();
+    expect(applied.map((m) => m.seq)).toEqual([9]);
+  });
+
+  it("falls back to a REST resync when offline or told resync_required", async () => {
+    const { engine, reloaded, timers } = setup(false);
+    engine.handleFrame(created(9));
+    timers.runAll();
+    engine.handleFrame({ type: "resync_required", room_id: 1 });
+    await Promise.resolve();
+    expect(reloaded).toEqual([1, 1]);
+  });
+});

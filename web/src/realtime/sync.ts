@@ -1,0 +1,144 @@
+import type { Message, ReadPosition, RoomSummary } from "../lib/model";
+import type { RoomEvent, ServerFrame, EventFrame } from "./frames";
+import { USER_SCOPED_KINDS } from "./frames";
+import { EventSequencer } from "./sequencer";
+import type { Timers } from "./connection";
+
+export interface SyncTargets {
+  rooms: {
+    applyEvent(roomId: number, event: RoomEvent): void;
+    reloadRoom(roomId: number): Promise<RoomSummary | null>;
+  };
+  timelines: {
+    applyMessage(message: Message): void;
+    applyReads(roomId: number, reads: readonly ReadPosition[]): void;
+    refresh(roomId: number): Promise<void>;
+    forget(roomId: number): void;
+  };
+  typing: { typing(roomId: number, userId: number): void; stopped(roomId: number, userId: number): void };
+  presence: { set(userId: number, status: string, lastSeenAt?: string | null): void };
+  /** A message that someone else created, for notifications. */
+  onIncoming(message: Message): void;
+  /** Ask the server again for one room's events after its cursor. */
+  requestResume(cursors: Record<string, number>): boolean;
+  timers: Timers;
+}
+
+/** How long a hole may stay open before we ask for a resync (frames can arrive out of order). */
+const GAP_GRACE_MS = 400;
+
+/**
+ * Applies server frames to the stores: room events in event_seq order and exactly once, read
+ * positions, typing and presence; detects gaps and asks for the missing events.
+ */
+export class SyncEngine {
+  readonly sequencer = new EventSequencer();
+  private readonly targets: SyncTargets;
+  private readonly gapTimers = new Map<number, unknown>();
+  /** Counts for the diagnostics page and tests. */
+  readonly stats = { gaps: 0, resyncs: 0, duplicates: 0 };
+
+  constructor(targets: SyncTargets) {
+    this.targets = targets;
+  }
+
+  trackRooms(rooms: readonly RoomSummary[]): void {
+    for (const room of rooms) this.apply(this.sequencer.setCursor(room.id, room.last_event_seq));
+  }
+
+  handleFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case "event":
+        this.onEvent(frame);
+        return;
+      case "resync_required":
+        void this.resync(frame.room_id);
+        return;
+      case "read":
+        this.targets.timelines.applyReads(frame.room_id, frame.reads);
+        return;
+      case "typing":
+        this.targets.typing.typing(frame.room_id, frame.user_id);
+        return;
+      case "presence":
+        this.targets.presence.set(frame.user_id, frame.status, frame.last_seen_at ?? null);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** After a (re)connection's resume: whatever is still held back is applied, holes accepted. */
+  synced(): void {
+    for (const [roomId, timer] of this.gapTimers) {
+      this.targets.timers.clearTimeout(timer);
+      this.gapTimers.delete(roomId);
+      this.apply(this.sequencer.release(roomId));
+    }
+  }
+
+  private onEvent(frame: EventFrame): void {
+    if (USER_SCOPED_KINDS.has(frame.event.kind)) {
+      this.apply([frame]);
+      return;
+    }
+    const before = this.sequencer.cursor(frame.room_id);
+    const { ready, gap } = this.sequencer.accept(frame);
+    if (!gap && ready.length === 0 && before !== undefined) this.stats.duplicates += 1;
+    this.apply(ready);
+    if (gap && !this.gapTimers.has(frame.room_id)) {
+      this.stats.gaps += 1;
+      const roomId = frame.room_id;
+      this.gapTimers.set(
+        roomId,
+        this.targets.timers.setTimeout(() => {
+          if (!this.sequencer.hasGap(roomId)) {
+            this.gapTimers.delete(roomId);
+            return;
+          }
+          const cursor = this.sequencer.cursor(roomId);
+          const asked = cursor !== undefined && this.targets.requestResume({ [String(roomId)]: cursor });
+          if (!asked) {
+            this.gapTimers.delete(roomId);
+            void this.resync(roomId);
+          }
+          // Otherwise the resume's events fill the hole; synced() releases the rest.
+        }, GAP_GRACE_MS),
+      );
+    } else if (!gap && this.gapTimers.has(frame.room_id) && !this.sequencer.hasGap(frame.room_id)) {
+      this.targets.timers.clearTimeout(this.gapTimers.get(frame.room_id));
+      this.gapTimers.delete(frame.room_id);
+    }
+  }
+
+  /** Too far behind for a replay: fetch the room and its newest messages from REST. */
+  private async resync(roomId: number): Promise<void> {
+    this.stats.resyncs += 1;
+    const room = await this.targets.rooms.reloadRoom(roomId);
+    if (room) {
+      this.apply(this.sequencer.setCursor(roomId, room.last_event_seq));
+      this.apply(this.sequencer.release(roomId));
+      await this.targets.timelines.refresh(roomId);
+    }
+  }
+
+  private apply(frames: readonly EventFrame[]): void {
+    for (const frame of frames) {
+      const event = frame.event;
+      this.targets.rooms.applyEvent(frame.room_id, event);
+      if ((event.kind === "message.created" || event.kind === "message.updated") && "message" in event) {
+        const message = event.message as Message;
+        this.targets.timelines.applyMessage(message);
+        if (event.kind === "message.created") {
+          if (message.sender_id !== null) this.targets.typing.stopped(frame.room_id, message.sender_id);
+          this.targets.onIncoming(message);
+        }
+      } else if (event.kind === "reaction.updated" && "message" in event && event.message) {
+        this.targets.timelines.applyMessage(event.message as Message);
+      } else if (event.kind === "room.removed") {
+        this.sequencer.forget(frame.room_id);
+        this.targets.timelines.forget(frame.room_id);
+      }
+    }
+  }
+}

@@ -1,0 +1,49 @@
+import type { Message, RoomSummary } from "../lib/model";
+
+export function message(overrides: Partial<Message> = {}): Message {
+  const seq = overrides.seq ?? 1;
+  return {
+    id: seq * 10,
+    room_id: 1,
+    seq,
+    event_seq: seq,
+    sender_id: 2,
+    client_msg_id: null,
+    kind: "text",
+    body: `message ${seq}`,
+    reply_to: null,
+    forwarded: false,
+    mentions: [],
+    mentions_all: false,
+    created_at: new Date(Date.UTC(2025, 0, 6, 1, 0, seq)).toISOString(),
+    edited_at: null,
+    deleted_at: null,
+    reactions: [],
+    unread_count: 0,
+    ...overrides,
+  };
+}
+
+export function room(overrides: Partial<RoomSummary> = {}): RoomSummary {
+  return {
+    id: 1,
+    kind: "group",
+    name: "개발팀",
+    topic: null,
+    member_count: 3,
+    role: "member",
+    last_seq: 0,
+    last_event_seq: 0,
+    last_read_seq: 0,
+    last_message: null,
+    last_message_at: null,
+    unread_count: 0,
+    unread_mentions: 0,
+    muted: false,
+    favourite: false,
+    archived: false,
+    notice: null,
+    peer_user_id: null,
+    ...overrides,
+  };
+}
