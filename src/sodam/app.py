@@ -30,6 +30,7 @@ from sodam.api.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
+from sodam.api.web import SpaStaticFiles, default_web_dir
 from sodam.bus.base import Bus
 from sodam.bus.memory import MemoryBus
 from sodam.config import Settings
@@ -156,6 +157,11 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
             swagger_css_url="/api/docs/static/swagger-ui.css",
             swagger_favicon_url="/api/docs/static/favicon-32x32.png",
         )
+
+    web_dir = settings.web_dir or default_web_dir()
+    if web_dir is not None:
+        # Mounted last so every API route above takes precedence over the SPA fallback.
+        app.mount("/", SpaStaticFiles(directory=web_dir, html=True), name="web")
 
     # Outermost last: context (request id) wraps everything, then headers, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.request_body_max_bytes)

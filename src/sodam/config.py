@@ -121,6 +121,9 @@ class Settings(BaseSettings):
         default_factory=list, description="addresses whose X-Forwarded-For is believed"
     )
     embedded_workers: bool = Field(default=True, description="run background jobs in this process")
+    web_dir: Path | None = Field(
+        default=None, description="the built web client; unset = web/dist of the checkout"
+    )
 
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
