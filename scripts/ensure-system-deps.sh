@@ -8,6 +8,10 @@ need=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
   || need+=(postgresql postgresql-contrib)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+# The web client's browser tests: real Chromium (never a downloaded browser build) and a Korean font
+# so Hangul renders in screenshots instead of boxes.
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -d /usr/share/fonts/truetype/nanum ] || need+=(fonts-nanum)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
