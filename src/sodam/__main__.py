@@ -104,6 +104,19 @@ def migrate(revision: str) -> None:
     click.echo(f"database at revision {_run(_go)}")
 
 
+@main.command()
+def openapi() -> None:
+    """Print the OpenAPI document (what /api/openapi.json serves) without starting a server."""
+    from sodam.app import build_app  # noqa: PLC0415
+
+    settings = _settings(
+        mode="development",
+        secret_key="x" * 48,
+        database={"url": "sqlite+aiosqlite:///:memory:", "migrate_on_start": False},
+    )
+    click.echo(json.dumps(build_app(settings).openapi(), ensure_ascii=False, indent=1))
+
+
 @main.group()
 def config() -> None:
     """Inspect settings."""

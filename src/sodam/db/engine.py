@@ -35,14 +35,11 @@ def create_engine(
     sa_url = sa.make_url(url)
     if sa_url.get_backend_name() == "sqlite":
         database = sa_url.database or ""
-        if database and database != ":memory:":
+        in_memory = database in ("", ":memory:")
+        if not in_memory:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(
-            sa_url,
-            connect_args={"timeout": statement_timeout_s},
-            pool_size=pool_size,
-            max_overflow=0,
-        )
+        pool: dict[str, Any] = {} if in_memory else {"pool_size": pool_size, "max_overflow": 0}
+        engine = create_async_engine(sa_url, connect_args={"timeout": statement_timeout_s}, **pool)
         _install_sqlite_pragmas(engine, sqlite_synchronous)
         return engine
     return create_async_engine(
