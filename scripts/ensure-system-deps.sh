@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite uses (real PostgreSQL and Redis binaries for the
-# throwaway servers the tests start). As root it installs what is missing; otherwise it says what
-# to install and fails, because the suite never silently skips PostgreSQL.
+# throwaway servers the tests start; promtool, from the prometheus package, to lint /metrics). As
+# root it installs what is missing; otherwise it says what to install and fails, because the suite
+# never silently skips PostgreSQL.
 set -euo pipefail
 
 need=()
 [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
   || need+=(postgresql postgresql-contrib)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 # The web client's browser tests: real Chromium (never a downloaded browser build) and a Korean font
 # so Hangul renders in screenshots instead of boxes.
 [ -x /usr/bin/chromium ] || need+=(chromium)
