@@ -1,10 +1,12 @@
-"""Strict JSON request bodies: duplicate keys, NaN/Infinity, huge integers and deep nesting are
-refused with ``invalid_json`` (400) instead of being silently accepted the way ``json.loads`` does.
+"""Strict JSON request bodies: duplicate keys, NaN/Infinity (also spelt as an overflowing 1e999),
+huge integers and deep nesting are refused with ``invalid_json`` (400) instead of being silently
+accepted the way ``json.loads`` does.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -39,6 +41,13 @@ def _int(text: str) -> int:
     return int(text)
 
 
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 overflows to inf: NaN/Infinity by another name
+        raise StrictJSONError("number out of range")
+    return value
+
+
 def _depth(value: Any, level: int = 0) -> None:
     if level > MAX_DEPTH:
         raise StrictJSONError("nesting too deep")
@@ -57,7 +66,13 @@ def strict_loads(data: bytes | str) -> Any:
         except UnicodeDecodeError as exc:
             raise StrictJSONError("invalid UTF-8") from exc
     try:
-        value = json.loads(data, object_pairs_hook=_pairs, parse_constant=_constant, parse_int=_int)
+        value = json.loads(
+            data,
+            object_pairs_hook=_pairs,
+            parse_constant=_constant,
+            parse_int=_int,
+            parse_float=_float,
+        )
     except RecursionError as exc:
         raise StrictJSONError("nesting too deep") from exc
     _depth(value)
