@@ -36,3 +36,10 @@ export function useStore<S, T>(store: Store<S>, select: (state: S) => T): T {
     () => select(store.getState()),
   );
 }
+
+/** A store whose value anyone holding it may replace (view state, preferences). */
+export class ValueStore<S> extends Store<S> {
+  set(next: S | ((prev: S) => S)): void {
+    this.setState(next);
+  }
+}

@@ -28,6 +28,8 @@ export interface ConnectionDeps {
   onFrame(frame: ServerFrame): void;
   /** Called after every successful (re)connection, once the resume has been answered. */
   onSynced(): void;
+  /** The server ended this session (logout elsewhere, revoked, deactivated): stop for good. */
+  onSessionEnded(): void;
   isNetworkOnline(): boolean;
   timers: Timers;
   random(): number;
@@ -40,7 +42,12 @@ export interface ConnectionState {
 
 const OPEN = 1;
 const MAX_BACKOFF_MS = 30_000;
-const AUTH_CLOSE_CODES = new Set([1008, 4001, 4401, 4403]);
+// docs/protocol.md close codes.
+const CLOSE_POLICY = 1008; // no, late or bad auth
+const CLOSE_RESYNC = 4000; // fell behind: reconnect at once and resume
+const CLOSE_SESSION_ENDED = 4001; // never reconnect with this session
+const CLOSE_TOKEN_EXPIRED = 4003; // refresh, then reconnect and resume
+const REAUTH_CHECK_MS = 20_000;
 
 /**
  * One WebSocket to the server: authenticates, resumes from the room cursors, pings, detects a
@@ -53,6 +60,8 @@ export class RealtimeConnection extends Store<ConnectionState> {
   private heartbeatTimer: unknown = null;
   private watchdogTimer: unknown = null;
   private heartbeatMs = 25_000;
+  private reauthTimer: unknown = null;
+  private sentToken: string | null = null;
   private stopped = true;
   private authFailures = 0;
 
@@ -131,6 +140,7 @@ export class RealtimeConnection extends Store<ConnectionState> {
     }
     this.socket = socket;
     socket.onopen = () => {
+      this.sentToken = token;
       socket.send(JSON.stringify({ type: "auth", token } satisfies ClientFrame));
       this.armWatchdog();
     };
@@ -148,9 +158,22 @@ export class RealtimeConnection extends Store<ConnectionState> {
       this.socket = null;
       this.clearTimers();
       if (this.stopped) return;
-      if (AUTH_CLOSE_CODES.has(ev.code)) {
+      if (ev.code === CLOSE_SESSION_ENDED) {
+        this.stop();
+        this.deps.onSessionEnded();
+        return;
+      }
+      if (ev.code === CLOSE_RESYNC) {
+        void this.open();
+        return;
+      }
+      if (ev.code === CLOSE_TOKEN_EXPIRED || ev.code === CLOSE_POLICY) {
         this.authFailures += 1;
-        void this.deps.refreshToken().catch(() => undefined);
+        void this.deps
+          .refreshToken()
+          .catch(() => undefined)
+          .finally(() => this.scheduleRetry());
+        return;
       }
       this.scheduleRetry();
     };
@@ -163,6 +186,7 @@ export class RealtimeConnection extends Store<ConnectionState> {
         if (frame.heartbeat_s && frame.heartbeat_s > 0) this.heartbeatMs = frame.heartbeat_s * 1000;
         this.socket?.send(JSON.stringify({ type: "resume", cursors: this.deps.cursors() } satisfies ClientFrame));
         this.scheduleHeartbeat();
+        this.scheduleReauth();
         return;
       case "resumed":
         this.setState({ status: "online", attempt: 0 });
@@ -196,6 +220,25 @@ export class RealtimeConnection extends Store<ConnectionState> {
     }, this.heartbeatMs);
   }
 
+  /** Hands the server a fresh access token before the one it holds expires. */
+  private scheduleReauth(): void {
+    this.deps.timers.clearTimeout(this.reauthTimer);
+    this.reauthTimer = this.deps.timers.setTimeout(() => {
+      void this.deps
+        .accessToken()
+        .then((token) => {
+          if (token && token !== this.sentToken && this.socket?.readyState === OPEN) {
+            this.sentToken = token;
+            this.socket.send(JSON.stringify({ type: "auth", token } satisfies ClientFrame));
+          }
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          if (this.socket) this.scheduleReauth();
+        });
+    }, REAUTH_CHECK_MS);
+  }
+
   /** Two heartbeat intervals without any frame: the connection is dead even without a FIN. */
   private armWatchdog(): void {
     this.deps.timers.clearTimeout(this.watchdogTimer);
@@ -214,6 +257,8 @@ export class RealtimeConnection extends Store<ConnectionState> {
     this.deps.timers.clearTimeout(this.retryTimer);
     this.deps.timers.clearTimeout(this.heartbeatTimer);
     this.deps.timers.clearTimeout(this.watchdogTimer);
+    this.deps.timers.clearTimeout(this.reauthTimer);
+    this.reauthTimer = null;
     this.retryTimer = null;
     this.heartbeatTimer = null;
     this.watchdogTimer = null;

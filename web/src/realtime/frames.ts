@@ -1,18 +1,15 @@
-import type { Message, ReadPosition, RoomSummary } from "../lib/model";
+import type { Message, ReadPosition } from "../lib/model";
 
 /** Frames of the WebSocket protocol (docs/api-plan.md, docs/protocol.md). */
 export type RoomEvent =
   | { kind: "message.created"; message: Message }
   | { kind: "message.updated"; message: Message }
-  | { kind: "reaction.updated"; message?: Message; message_id?: number; reactions?: Message["reactions"] }
-  | { kind: "room.updated"; room?: Partial<RoomSummary> }
+  | { kind: "reaction.updated"; message_id: number; reactions: Message["reactions"] }
+  | { kind: "room.updated" }
   | { kind: "member.joined"; user_id?: number; user_ids?: number[] }
   | { kind: "member.left"; user_id?: number }
   | { kind: "pins.updated" }
-  | { kind: "room.added"; room?: RoomSummary }
-  | { kind: "room.removed" }
-  | { kind: "room.settings"; muted?: boolean; favourite?: boolean; archived?: boolean }
-  | { kind: "read.self"; seq?: number; last_read_seq?: number }
+  | { kind: "member.role_changed" }
   | { kind: string; [key: string]: unknown };
 
 export interface EventFrame {
@@ -32,7 +29,17 @@ export type ServerFrame =
   | { type: "pong" }
   | { type: "read"; room_id: number; reads: ReadPosition[] }
   | { type: "typing"; room_id: number; user_id: number }
-  | { type: "presence"; user_id: number; status: string; last_seen_at?: string | null };
+  | { type: "presence"; user_id: number; status: string; last_seen_at?: string | null; work_status?: string | null }
+  | UserFrame
+  | { type: "ok"; ref?: string };
+
+/** Frames on the user's own topic: not part of any room's event log. */
+export type UserFrame =
+  | { type: "room.added"; room_id: number }
+  | { type: "room.removed"; room_id: number; reason?: string }
+  | { type: "room.settings"; room_id: number; muted?: boolean; favourite?: boolean; archived?: boolean }
+  | { type: "read.self"; room_id: number; last_read_seq: number; unread_count?: number }
+  | { type: "profile.updated"; user_id?: number; work_status?: string };
 
 export type ClientFrame =
   | { type: "auth"; token: string }
@@ -41,10 +48,8 @@ export type ClientFrame =
   | { type: "read"; room_id: number; seq: number }
   | { type: "typing"; room_id: number }
   | { type: "presence"; status: "online" | "away" }
+  | { type: "presence.watch"; user_ids: number[] }
   | { type: "ping" };
-
-/** Events that belong to the user, not to the room's log: they carry no room event_seq order. */
-export const USER_SCOPED_KINDS = new Set(["room.added", "room.removed", "room.settings", "read.self"]);
 
 export function parseFrame(data: unknown): ServerFrame | null {
   if (typeof data !== "string") return null;

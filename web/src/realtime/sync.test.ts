@@ -32,6 +32,7 @@ function setup(canResume = true) {
   const targets: SyncTargets = {
     rooms: {
       applyEvent: () => undefined,
+      applyUserFrame: () => undefined,
       reloadRoom: async (id) => {
         reloaded.push(id);
         return room({ id, last_event_seq: 20 });
@@ -40,11 +41,13 @@ function setup(canResume = true) {
     timelines: {
       applyMessage: (m) => applied.push(m),
       applyReads: () => undefined,
+      applyReactions: () => undefined,
       refresh: async () => undefined,
       forget: () => undefined,
     },
     typing: { typing: () => undefined, stopped: () => undefined },
     presence: { set: () => undefined },
+    onProfileUpdated: () => undefined,
     onIncoming: (m) => incoming.push(m),
     requestResume: (c) => {
       resumes.push(c);

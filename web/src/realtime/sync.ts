@@ -1,22 +1,25 @@
 import type { Message, ReadPosition, RoomSummary } from "../lib/model";
-import type { RoomEvent, ServerFrame, EventFrame } from "./frames";
-import { USER_SCOPED_KINDS } from "./frames";
+import type { RoomEvent, ServerFrame, EventFrame, UserFrame } from "./frames";
 import { EventSequencer } from "./sequencer";
 import type { Timers } from "./connection";
 
 export interface SyncTargets {
   rooms: {
     applyEvent(roomId: number, event: RoomEvent): void;
+    applyUserFrame(frame: UserFrame): void;
     reloadRoom(roomId: number): Promise<RoomSummary | null>;
   };
   timelines: {
     applyMessage(message: Message): void;
     applyReads(roomId: number, reads: readonly ReadPosition[]): void;
+    applyReactions(roomId: number, messageId: number, reactions: Message["reactions"]): void;
     refresh(roomId: number): Promise<void>;
     forget(roomId: number): void;
   };
   typing: { typing(roomId: number, userId: number): void; stopped(roomId: number, userId: number): void };
   presence: { set(userId: number, status: string, lastSeenAt?: string | null): void };
+  /** A profile changed (work status, name): refetch it. */
+  onProfileUpdated(userId: number | null): void;
   /** A message that someone else created, for notifications. */
   onIncoming(message: Message): void;
   /** Ask the server again for one room's events after its cursor. */
@@ -63,6 +66,24 @@ export class SyncEngine {
       case "presence":
         this.targets.presence.set(frame.user_id, frame.status, frame.last_seen_at ?? null);
         return;
+      case "room.added":
+        void this.targets.rooms.reloadRoom(frame.room_id).then((room) => {
+          // Joined while we were away: the room's events start after what the fetch saw.
+          if (room) this.apply(this.sequencer.setCursor(room.id, room.last_event_seq));
+        });
+        return;
+      case "room.removed":
+        this.targets.rooms.applyUserFrame(frame);
+        this.sequencer.forget(frame.room_id);
+        this.targets.timelines.forget(frame.room_id);
+        return;
+      case "room.settings":
+      case "read.self":
+        this.targets.rooms.applyUserFrame(frame);
+        return;
+      case "profile.updated":
+        this.targets.onProfileUpdated(frame.user_id ?? null);
+        return;
       default:
         return;
     }
@@ -78,10 +99,6 @@ export class SyncEngine {
   }
 
   private onEvent(frame: EventFrame): void {
-    if (USER_SCOPED_KINDS.has(frame.event.kind)) {
-      this.apply([frame]);
-      return;
-    }
     const before = this.sequencer.cursor(frame.room_id);
     const { ready, gap } = this.sequencer.accept(frame);
     if (!gap && ready.length === 0 && before !== undefined) this.stats.duplicates += 1;
@@ -133,11 +150,9 @@ export class SyncEngine {
           if (message.sender_id !== null) this.targets.typing.stopped(frame.room_id, message.sender_id);
           this.targets.onIncoming(message);
         }
-      } else if (event.kind === "reaction.updated" && "message" in event && event.message) {
-        this.targets.timelines.applyMessage(event.message as Message);
-      } else if (event.kind === "room.removed") {
-        this.sequencer.forget(frame.room_id);
-        this.targets.timelines.forget(frame.room_id);
+      } else if (event.kind === "reaction.updated" && "reactions" in event && Array.isArray(event.reactions)) {
+        const e = event as { message_id: number; reactions: Message["reactions"] };
+        this.targets.timelines.applyReactions(frame.room_id, e.message_id, e.reactions);
       }
     }
   }

@@ -18,6 +18,8 @@ export function message(overrides: Partial<Message> = {}): Message {
     created_at: new Date(Date.UTC(2025, 0, 6, 1, 0, seq)).toISOString(),
     edited_at: null,
     deleted_at: null,
+    hidden: false,
+    system: null,
     reactions: [],
     unread_count: 0,
     ...overrides,
@@ -42,8 +44,11 @@ export function room(overrides: Partial<RoomSummary> = {}): RoomSummary {
     muted: false,
     favourite: false,
     archived: false,
-    notice: null,
+    notice_message_id: null,
     peer_user_id: null,
+    history_visibility: "joined",
+    visible_from_seq: 0,
+    created_at: "2025-01-01T00:00:00Z",
     ...overrides,
   };
 }

@@ -154,6 +154,21 @@ export class TimelinesStore extends Store<TimelinesState> {
     this.update(message.room_id, (cur) => ({ ...cur, messages: mergeMessages(cur.messages, [message]) }));
   }
 
+  /** reaction.updated carries only the message id and its new reactions. */
+  applyReactions(roomId: number, messageId: number, reactions: Message["reactions"]): void {
+    const t = this.getState().rooms[roomId];
+    if (!t?.loaded) return;
+    const index = t.messages.findIndex((m) => m.id === messageId);
+    if (index < 0) return;
+    this.update(roomId, (cur) => {
+      const messages = cur.messages.slice();
+      const current = messages[index];
+      if (!current || current.id !== messageId) return cur;
+      messages[index] = { ...current, reactions };
+      return { ...cur, messages };
+    });
+  }
+
   applyReads(roomId: number, reads: readonly ReadPosition[]): void {
     if (!this.getState().rooms[roomId]) return;
     this.update(roomId, (cur) => {

@@ -1,4 +1,4 @@
-import { type FetchLike, requestJson } from "../../lib/http";
+import { type ApiClient, unwrap } from "../../lib/http";
 import type { Member, Message, MessagePage, ReadPosition, RoomSummary } from "../../lib/model";
 
 export type CreateRoom =
@@ -13,7 +13,14 @@ export interface PageQuery {
   limit?: number;
 }
 
-/** The messaging endpoints the stores use (docs/api-plan.md); tests pass fakes. */
+export interface EventsPage {
+  events: Record<string, unknown>[];
+  next_event_seq: number;
+  has_more: boolean;
+  too_far_behind: boolean;
+}
+
+/** The messaging endpoints the stores use; the app passes the generated client, tests fakes. */
 export interface MessagingApi {
   listRooms(): Promise<{ rooms: RoomSummary[]; total_unread: number }>;
   getRoom(roomId: number): Promise<RoomSummary>;
@@ -26,47 +33,59 @@ export interface MessagingApi {
   kick(roomId: number, userId: number): Promise<unknown>;
   handOver(roomId: number, userId: number): Promise<unknown>;
   messages(roomId: number, query: PageQuery): Promise<MessagePage>;
-  send(roomId: number, body: { client_msg_id: string; body: string; reply_to_id?: number }): Promise<{ message: Message; duplicate: boolean }>;
-  edit(roomId: number, messageId: number, body: string): Promise<unknown>;
-  unsend(roomId: number, messageId: number): Promise<unknown>;
-  react(roomId: number, messageId: number, reaction: string): Promise<unknown>;
-  unreact(roomId: number, messageId: number): Promise<unknown>;
+  send(
+    roomId: number,
+    body: { client_msg_id: string; body: string; reply_to_id?: number | null },
+  ): Promise<{ message: Message; duplicate: boolean }>;
+  edit(roomId: number, messageId: number, body: string): Promise<Message>;
+  unsend(roomId: number, messageId: number): Promise<Message>;
+  react(roomId: number, messageId: number, reaction: Message["reactions"][number]["reaction"]): Promise<Message>;
+  unreact(roomId: number, messageId: number): Promise<Message>;
   markRead(roomId: number, seq: number): Promise<unknown>;
   reads(roomId: number): Promise<{ reads: ReadPosition[] }>;
+  notice(roomId: number): Promise<Message | null>;
   setNotice(roomId: number, messageId: number): Promise<unknown>;
   clearNotice(roomId: number): Promise<unknown>;
+  events(roomId: number, after: number): Promise<EventsPage>;
 }
 
-function qs(query: PageQuery): string {
-  const parts = Object.entries(query)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`);
-  return parts.length ? `?${parts.join("&")}` : "";
-}
-
-export function createMessagingApi(fetchImpl: FetchLike): MessagingApi {
-  const call = <T>(method: string, path: string, body?: unknown) => requestJson<T>(fetchImpl, method, path, body);
-  const room = (id: number) => `/api/rooms/${id}`;
+export function createMessagingApi(client: ApiClient): MessagingApi {
+  const room = (room_id: number) => ({ params: { path: { room_id } } });
+  const msg = (room_id: number, message_id: number) => ({ params: { path: { room_id, message_id } } });
   return {
-    listRooms: () => call("GET", "/api/rooms"),
-    getRoom: (id) => call("GET", room(id)),
-    createRoom: (body) => call("POST", "/api/rooms", body),
-    updateRoom: (id, body) => call("PATCH", room(id), body),
-    updateSettings: (id, body) => call("PATCH", `${room(id)}/settings`, body),
-    members: (id) => call("GET", `${room(id)}/members`),
-    invite: (id, userIds) => call("POST", `${room(id)}/members`, { user_ids: userIds }),
-    leave: (id, quiet) => call("DELETE", `${room(id)}/members/me?quiet=${quiet}`),
-    kick: (id, userId) => call("DELETE", `${room(id)}/members/${userId}`),
-    handOver: (id, userId) => call("POST", `${room(id)}/owner`, { user_id: userId }),
-    messages: (id, query) => call("GET", `${room(id)}/messages${qs(query)}`),
-    send: (id, body) => call("POST", `${room(id)}/messages`, body),
-    edit: (id, messageId, body) => call("PATCH", `${room(id)}/messages/${messageId}`, { body }),
-    unsend: (id, messageId) => call("DELETE", `${room(id)}/messages/${messageId}`),
-    react: (id, messageId, reaction) => call("PUT", `${room(id)}/messages/${messageId}/reaction`, { reaction }),
-    unreact: (id, messageId) => call("DELETE", `${room(id)}/messages/${messageId}/reaction`),
-    markRead: (id, seq) => call("POST", `${room(id)}/read`, { seq }),
-    reads: (id) => call("GET", `${room(id)}/reads`),
-    setNotice: (id, messageId) => call("PUT", `${room(id)}/notice`, { message_id: messageId }),
-    clearNotice: (id) => call("DELETE", `${room(id)}/notice`),
+    listRooms: () => unwrap(client.GET("/api/rooms")),
+    getRoom: (id) => unwrap(client.GET("/api/rooms/{room_id}", room(id))),
+    createRoom: (body) =>
+      unwrap(
+        client.POST("/api/rooms", {
+          body: { history_visibility: "joined", ...body },
+        }),
+      ),
+    updateRoom: (id, body) => unwrap(client.PATCH("/api/rooms/{room_id}", { ...room(id), body })),
+    updateSettings: (id, body) => unwrap(client.PATCH("/api/rooms/{room_id}/settings", { ...room(id), body })),
+    members: (id) => unwrap(client.GET("/api/rooms/{room_id}/members", room(id))),
+    invite: (id, userIds) => unwrap(client.POST("/api/rooms/{room_id}/members", { ...room(id), body: { user_ids: userIds } })),
+    leave: (id, quiet) =>
+      unwrap(client.DELETE("/api/rooms/{room_id}/members/me", { params: { path: { room_id: id }, query: { quiet } } })),
+    kick: (id, userId) =>
+      unwrap(client.DELETE("/api/rooms/{room_id}/members/{user_id}", { params: { path: { room_id: id, user_id: userId } } })),
+    handOver: (id, userId) => unwrap(client.POST("/api/rooms/{room_id}/owner", { ...room(id), body: { user_id: userId } })),
+    messages: (id, query) =>
+      unwrap(client.GET("/api/rooms/{room_id}/messages", { params: { path: { room_id: id }, query } })),
+    send: (id, body) => unwrap(client.POST("/api/rooms/{room_id}/messages", { ...room(id), body })),
+    edit: (id, messageId, body) =>
+      unwrap(client.PATCH("/api/rooms/{room_id}/messages/{message_id}", { ...msg(id, messageId), body: { body } })),
+    unsend: (id, messageId) => unwrap(client.DELETE("/api/rooms/{room_id}/messages/{message_id}", msg(id, messageId))),
+    react: (id, messageId, reaction) =>
+      unwrap(client.PUT("/api/rooms/{room_id}/messages/{message_id}/reaction", { ...msg(id, messageId), body: { reaction } })),
+    unreact: (id, messageId) =>
+      unwrap(client.DELETE("/api/rooms/{room_id}/messages/{message_id}/reaction", msg(id, messageId))),
+    markRead: (id, seq) => unwrap(client.POST("/api/rooms/{room_id}/read", { ...room(id), body: { seq } })),
+    reads: (id) => unwrap(client.GET("/api/rooms/{room_id}/reads", room(id))),
+    notice: async (id) => (await unwrap(client.GET("/api/rooms/{room_id}/notice", room(id)))).notice,
+    setNotice: (id, messageId) => unwrap(client.PUT("/api/rooms/{room_id}/notice", { ...room(id), body: { message_id: messageId } })),
+    clearNotice: (id) => unwrap(client.DELETE("/api/rooms/{room_id}/notice", room(id))),
+    events: (id, after) =>
+      unwrap(client.GET("/api/rooms/{room_id}/events", { params: { path: { room_id: id }, query: { after } } })),
   };
 }

@@ -60,9 +60,9 @@ describe("RoomsStore unread arithmetic", () => {
   it("reading on another device clears the badge here; a stale read changes nothing", async () => {
     const s = store([room({ id: 1, last_seq: 10, last_read_seq: 4, unread_count: 6, unread_mentions: 1 })]);
     await s.load();
-    s.applyEvent(1, { kind: "read.self", last_read_seq: 8 });
+    s.applyUserFrame({ type: "read.self", room_id: 1, last_read_seq: 8 });
     expect(s.get(1)).toMatchObject({ unread_count: 2, unread_mentions: 1 });
-    s.applyEvent(1, { kind: "read.self", last_read_seq: 10 });
+    s.applyUserFrame({ type: "read.self", room_id: 1, last_read_seq: 10, unread_count: 0 });
     expect(s.get(1)).toMatchObject({ unread_count: 0, unread_mentions: 0 });
     const before = s.get(1);
     s.applyRead(1, 3);
@@ -82,7 +82,7 @@ describe("RoomsStore unread arithmetic", () => {
     await s.load();
     await s.setFavourite(2, true);
     expect(s.getState().ordered.map((r) => r.id)).toEqual([2, 1]);
-    s.applyEvent(1, { kind: "room.settings", muted: true });
+    s.applyUserFrame({ type: "room.settings", room_id: 1, muted: true });
     expect(s.get(1)?.muted).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import type { Message, RoomSummary } from "../../lib/model";
 import { Store } from "../../lib/store";
-import type { RoomEvent } from "../../realtime/frames";
+import type { RoomEvent, UserFrame } from "../../realtime/frames";
 import { mentionsUser, roomUnread } from "../chat/timeline";
 import type { MessagingApi } from "./roomsApi";
 import { sortRooms } from "./roomList";
@@ -95,10 +95,10 @@ export class RoomsStore extends Store<RoomsState> {
   }
 
   /** The user read up to seq here or on another device (read.self). */
-  applyRead(roomId: number, seq: number): void {
+  applyRead(roomId: number, seq: number, serverUnread?: number): void {
     this.patch(roomId, (room) => {
       if (seq <= room.last_read_seq) return room;
-      const unread = roomUnread(room.last_seq, seq);
+      const unread = serverUnread ?? roomUnread(room.last_seq, seq);
       return {
         ...room,
         last_read_seq: seq,
@@ -117,36 +117,39 @@ export class RoomsStore extends Store<RoomsState> {
     }));
   }
 
-  /** Room-scoped and user-scoped events from the real-time channel. */
+  /** Events of the room's log (message.created/updated are applied through applyMessage). */
   applyEvent(roomId: number, event: RoomEvent): void {
     switch (event.kind) {
       case "message.created":
       case "message.updated":
         if ("message" in event && event.message) this.applyMessage(event.message as Message);
         return;
-      case "room.settings":
-        this.applySettings(roomId, event as { muted?: boolean; favourite?: boolean; archived?: boolean });
-        return;
-      case "read.self": {
-        const e = event as { seq?: number; last_read_seq?: number };
-        const seq = e.last_read_seq ?? e.seq;
-        if (typeof seq === "number") this.applyRead(roomId, seq);
-        return;
-      }
-      case "room.removed":
-        this.remove(roomId);
-        return;
-      case "room.added": {
-        const room = (event as { room?: RoomSummary }).room;
-        if (room && typeof room.id === "number") this.upsert(room);
-        else void this.reloadRoom(roomId);
-        return;
-      }
       case "room.updated":
       case "member.joined":
       case "member.left":
+      case "member.role_changed":
       case "pins.updated":
         void this.reloadRoom(roomId);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Frames on the user's own topic: settings and read position from my other devices. */
+  applyUserFrame(frame: UserFrame): void {
+    switch (frame.type) {
+      case "room.settings":
+        this.applySettings(frame.room_id, frame);
+        return;
+      case "read.self":
+        this.applyRead(frame.room_id, frame.last_read_seq, frame.unread_count);
+        return;
+      case "room.removed":
+        this.remove(frame.room_id);
+        return;
+      case "room.added":
+        void this.reloadRoom(frame.room_id);
         return;
       default:
         return;

@@ -1,0 +1,292 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { ApiError } from "../../lib/errors";
+import { errorText } from "../../lib/i18n";
+import type { Message, ReactionKind } from "../../lib/model";
+import { useStore } from "../../lib/store";
+import { dayKey, minuteKey } from "../../lib/time";
+import { Avatar } from "../../ui/Avatar";
+import { Icon } from "../../ui/Icon";
+import { roomName } from "../rooms/roomName";
+import { useMembers } from "../rooms/useMembers";
+import { useApp, useSession } from "../shell/context";
+import { Composer } from "./Composer";
+import { ConfirmDialog } from "./ConfirmDialog";
+import { DateSeparator } from "./DateSeparator";
+import { EditDialog } from "./EditDialog";
+import { MessageList, type ScrollRequest } from "./MessageList";
+import { MessageRow } from "./MessageRow";
+import { NoticeBanner } from "./NoticeBanner";
+import { PendingRow } from "./PendingRow";
+import { type TimelineRow, buildRows } from "./rows";
+import { SystemRow } from "./SystemRow";
+import { buildReadIndex, mentionsUser, unreadCount } from "./timeline";
+import { TypingIndicator } from "./TypingIndicator";
+import { useNotice } from "./useNotice";
+
+export function ChatView({ roomId }: { roomId: number }) {
+  const { t } = useTranslation();
+  const session = useSession();
+  const { router } = useApp();
+  const room = useStore(session.rooms, (s) => s.byId[roomId]);
+  const timeline = useStore(session.timelines, (s) => s.rooms[roomId]);
+  const outboxItems = useStore(session.outbox, (s) => s.items);
+  const people = useStore(session.people, (s) => s.byId);
+  const presence = useStore(session.presence, (s) => s.users);
+  const typingRoom = useStore(session.typing, (s) => s.rooms[roomId]);
+  const members = useMembers(session.api, roomId, room?.member_count ?? 0);
+  const notice = useNotice(session.api, roomId, room?.notice_message_id ?? null);
+  const [replyTo, setReplyTo] = useState<Message | null>(null);
+  const [editing, setEditing] = useState<Message | null>(null);
+  const [unsending, setUnsending] = useState<Message | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [scrollRequest, setScrollRequest] = useState<ScrollRequest | null>(null);
+  // The first unread message when the room was opened: the "new messages" line stays there.
+  const [firstUnreadSeq, setFirstUnreadSeq] = useState<number | null>(null);
+
+  const memberNames = useMemo(() => new Map(members.map((m) => [m.user_id, m.display_name])), [members]);
+  const nameOf = useCallback(
+    (id: number) => people[id]?.display_name ?? memberNames.get(id) ?? null,
+    [people, memberNames],
+  );
+
+  useEffect(() => {
+    const r = session.rooms.get(roomId);
+    setFirstUnreadSeq(r && r.unread_count > 0 ? r.last_read_seq + 1 : null);
+    setReplyTo(null);
+    void session.timelines.open(roomId);
+    session.setView({ roomId, atBottom: true });
+    return () => session.setView({ roomId: null });
+  }, [roomId, session]);
+
+  useEffect(() => {
+    const timer = window.setInterval(() => session.typing.sweep(), 2000);
+    return () => window.clearInterval(timer);
+  }, [session]);
+
+  const messages = timeline?.messages ?? [];
+  useEffect(() => {
+    if (timeline?.loaded) session.markRead(roomId);
+  }, [timeline?.loaded, messages.length, roomId, session]);
+
+  const pending = useMemo(() => outboxItems.filter((p) => p.room_id === roomId), [outboxItems, roomId]);
+  const rows = useMemo(
+    () =>
+      buildRows(messages, pending, {
+        myUserId: session.userId,
+        firstUnreadSeq,
+        dayOf: dayKey,
+        minuteOf: minuteKey,
+      }),
+    [messages, pending, session.userId, firstUnreadSeq],
+  );
+  const readIndex = useMemo(() => buildReadIndex(timeline?.reads ?? []), [timeline?.reads]);
+  const haveReads = (timeline?.reads.length ?? 0) > 0;
+  const canModerate = room?.role === "owner" || room?.role === "admin";
+
+  const act = useCallback(async (fn: () => Promise<unknown>) => {
+    setError(null);
+    try {
+      await fn();
+    } catch (err) {
+      setError(err instanceof ApiError ? err.code : "network_error");
+    }
+  }, []);
+
+  const onReact = useCallback(
+    (m: Message, reaction: ReactionKind, remove: boolean) =>
+      void act(async () => {
+        const updated = remove ? await session.api.unreact(roomId, m.id) : await session.api.react(roomId, m.id, reaction);
+        session.timelines.applyMessage(updated);
+      }),
+    [act, roomId, session],
+  );
+  const jump = useCallback(
+    (seq: number) => {
+      const loaded = session.timelines.room(roomId).messages.some((m) => m.seq === seq);
+      const go = () => setScrollRequest({ seq, nonce: Date.now() });
+      if (loaded) go();
+      else void session.timelines.open(roomId, seq).then(go);
+    },
+    [roomId, session],
+  );
+
+  const renderRow = useCallback(
+    (row: TimelineRow) => {
+      switch (row.type) {
+        case "date":
+          return <DateSeparator date={row.date} />;
+        case "unread":
+          return (
+            <div className="unread-line" role="separator">
+              <span>{t("chat.unreadLine")}</span>
+            </div>
+          );
+        case "system":
+          return <SystemRow message={row.message} nameOf={nameOf} />;
+        case "pending":
+          return (
+            <PendingRow
+              pending={row.pending}
+              onRetry={() => void session.outbox.retry(row.pending.client_msg_id)}
+              onDiscard={() => void session.outbox.discard(row.pending.client_msg_id)}
+            />
+          );
+        case "message": {
+          const m = row.message;
+          const senderName = m.sender_id !== null ? (nameOf(m.sender_id) ?? t("rooms.unknownPerson")) : t("chat.someone");
+          return (
+            <MessageRow
+              message={m}
+              mine={row.mine}
+              first={row.first}
+              last={row.last}
+              unread={m.deleted_at ? 0 : haveReads ? unreadCount(readIndex, m.seq, m.sender_id) : m.unread_count}
+              myUserId={session.userId}
+              senderName={senderName}
+              presence={m.sender_id !== null ? (presence[m.sender_id]?.status ?? "offline") : null}
+              mentionsMe={mentionsUser(m, session.userId)}
+              canModerate={canModerate}
+              nameOf={nameOf}
+              onReply={setReplyTo}
+              onReact={onReact}
+              onEdit={setEditing}
+              onUnsend={setUnsending}
+              onNotice={(msg) => void act(() => session.api.setNotice(roomId, msg.id).then(() => session.rooms.reloadRoom(roomId)))}
+              onJump={jump}
+            />
+          );
+        }
+      }
+    },
+    [t, nameOf, session, haveReads, readIndex, presence, canModerate, onReact, act, roomId, jump],
+  );
+
+  if (!room) {
+    return (
+      <section className="panel chat-panel empty-chat">
+        <p className="empty">{t("chat.noRoom")}</p>
+      </section>
+    );
+  }
+
+  const name = roomName(room, nameOf, t);
+  const typingNames = Object.entries(typingRoom ?? {})
+    .filter(([id, until]) => Number(id) !== session.userId && until > Date.now())
+    .map(([id]) => nameOf(Number(id)) ?? t("rooms.unknownPerson"));
+  const unreadAbove = firstUnreadSeq !== null && room.unread_count > 0;
+
+  return (
+    <section className="panel chat-panel" aria-label={name}>
+      <header className="chat-header">
+        <button type="button" className="icon-button back-button" onClick={() => router.navigate({ name: "chats", roomId: null, info: false })} aria-label={t("common.back")}>
+          <Icon name="back" />
+        </button>
+        <Avatar
+          name={name}
+          seed={room.peer_user_id ?? room.id}
+          group={room.kind === "group"}
+          presence={room.kind === "direct" && room.peer_user_id !== null ? (presence[room.peer_user_id]?.status ?? "offline") : null}
+          size={36}
+        />
+        <div className="chat-title">
+          <h1>{name}</h1>
+          <span className="chat-subtitle">{room.kind === "group" ? t("chat.members", { count: room.member_count }) : room.topic ?? ""}</span>
+        </div>
+        <button
+          type="button"
+          className="icon-button"
+          onClick={() => router.navigate({ name: "chats", roomId, info: true })}
+          aria-label={t("roomInfo.title")}
+          title={t("roomInfo.title")}
+        >
+          <Icon name="info" />
+        </button>
+      </header>
+      {notice ? (
+        <NoticeBanner
+          notice={notice}
+          nameOf={nameOf}
+          canClear={canModerate}
+          onClear={() => void act(() => session.api.clearNotice(roomId).then(() => session.rooms.reloadRoom(roomId)))}
+          onJump={jump}
+        />
+      ) : null}
+      {unreadAbove && firstUnreadSeq !== null ? (
+        <button type="button" className="first-unread-pill" onClick={() => jump(firstUnreadSeq)}>
+          {t("chat.jumpToUnread")}
+        </button>
+      ) : null}
+      {timeline?.error && !timeline.loaded ? (
+        <p className="form-error" role="alert">
+          {errorText(t, timeline.error)}
+        </p>
+      ) : null}
+      <MessageList
+        key={roomId}
+        rows={rows}
+        hasMoreBefore={timeline?.hasMoreBefore ?? false}
+        hasMoreAfter={timeline?.hasMoreAfter ?? false}
+        loadingOlder={timeline?.loading === "older"}
+        newestSeq={messages[messages.length - 1]?.seq ?? 0}
+        countNewerThan={(seq) => messages.filter((m) => m.seq > seq && m.sender_id !== session.userId).length}
+        scrollRequest={scrollRequest}
+        renderRow={renderRow}
+        onLoadOlder={() => void session.timelines.loadOlder(roomId)}
+        onLoadNewer={() => void session.timelines.loadNewer(roomId)}
+        onAtBottom={(atBottom) => session.setView({ atBottom })}
+        onJumpToLatest={() => {
+          session.timelines.forget(roomId);
+          void session.timelines.open(roomId);
+        }}
+      />
+      <TypingIndicator names={typingNames} />
+      {error ? (
+        <p className="form-error inline" role="alert">
+          {errorText(t, error)}
+        </p>
+      ) : null}
+      <Composer
+        key={roomId}
+        roomId={roomId}
+        myUserId={session.userId}
+        members={members}
+        replyTo={replyTo}
+        replyName={replyTo?.sender_id != null ? (nameOf(replyTo.sender_id) ?? "") : ""}
+        initialDraft={session.drafts.get(roomId)}
+        onDraft={(text) => session.drafts.set(roomId, text)}
+        onSend={(body, replyToId) => {
+          setReplyTo(null);
+          session.setView({ atBottom: true });
+          void session.send(roomId, body, replyToId);
+        }}
+        onCancelReply={() => setReplyTo(null)}
+        onTyping={() => session.sendTyping(roomId)}
+      />
+      {editing ? (
+        <EditDialog
+          initial={editing.body ?? ""}
+          onClose={() => setEditing(null)}
+          onSave={(body) => {
+            const m = editing;
+            setEditing(null);
+            void act(async () => session.timelines.applyMessage(await session.api.edit(roomId, m.id, body)));
+          }}
+        />
+      ) : null}
+      {unsending ? (
+        <ConfirmDialog
+          title={t("chat.unsendTitle")}
+          body={t("chat.unsendBody")}
+          confirm={t("chat.unsend")}
+          onClose={() => setUnsending(null)}
+          onConfirm={() => {
+            const m = unsending;
+            setUnsending(null);
+            void act(async () => session.timelines.applyMessage(await session.api.unsend(roomId, m.id)));
+          }}
+        />
+      ) : null}
+    </section>
+  );
+}

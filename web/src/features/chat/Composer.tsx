@@ -1,0 +1,186 @@
+import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from "react";
+import { useTranslation } from "react-i18next";
+import type { Member, Message } from "../../lib/model";
+import { Icon } from "../../ui/Icon";
+import { CompositionTracker, composerKeyAction } from "./ime";
+import { type MentionCandidate, MentionPicker } from "./MentionPicker";
+import { type PickedMention, encodeMentions, mentionQuery } from "./mentions";
+
+export interface ComposerProps {
+  roomId: number;
+  myUserId: number;
+  members: Member[];
+  replyTo: Message | null;
+  replyName: string;
+  initialDraft: string;
+  onDraft(text: string): void;
+  onSend(body: string, replyToId: number | null): void;
+  onCancelReply(): void;
+  onTyping(): void;
+}
+
+const TYPING_EVERY_MS = 3_000;
+
+/**
+ * The message box. Enter sends and Shift+Enter breaks the line, except while an IME composes
+ * (see ime.ts): then Enter belongs to the IME, so a Korean syllable is never cut off or sent twice.
+ */
+export function Composer(props: ComposerProps) {
+  const { t } = useTranslation();
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const tracker = useMemo(() => new CompositionTracker(), []);
+  const [text, setText] = useState(props.initialDraft);
+  const [picked, setPicked] = useState<PickedMention[]>([]);
+  const [caret, setCaret] = useState(0);
+  const [active, setActive] = useState(0);
+  const [dismissed, setDismissed] = useState(false);
+  const lastTyping = useRef(0);
+
+  useEffect(() => {
+    ref.current?.focus();
+  }, [props.roomId, props.replyTo]);
+
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    el.style.height = "auto";
+    el.style.height = `${Math.min(el.scrollHeight, 160)}px`;
+  }, [text]);
+
+  const query = dismissed ? null : mentionQuery(text, caret);
+  const candidates: MentionCandidate[] = useMemo(() => {
+    if (!query) return [];
+    const q = query.query.toLocaleLowerCase();
+    const people = props.members
+      .filter((m) => m.user_id !== props.myUserId && m.display_name.toLocaleLowerCase().includes(q))
+      .slice(0, 8)
+      .map((m) => ({ userId: m.user_id, label: m.display_name }) as MentionCandidate);
+    const allLabel = t("chat.mentionAll");
+    if (props.members.length > 2 && (q === "" || allLabel.toLocaleLowerCase().includes(q) || "all".includes(q))) {
+      people.push({ userId: "all", label: allLabel });
+    }
+    return people;
+  }, [query, props.members, props.myUserId, t]);
+
+  function update(value: string, caretAt: number) {
+    setText(value);
+    setCaret(caretAt);
+    setDismissed(false);
+    setActive(0);
+    props.onDraft(value);
+    const now = Date.now();
+    if (value && now - lastTyping.current > TYPING_EVERY_MS) {
+      lastTyping.current = now;
+      props.onTyping();
+    }
+  }
+
+  function pick(c: MentionCandidate) {
+    if (!query) return;
+    const before = text.slice(0, query.start);
+    const after = text.slice(caret);
+    const insert = `@${c.label} `;
+    const value = before + insert + after;
+    setPicked((p) => [...p.filter((x) => x.label !== c.label), { userId: c.userId, label: c.label }]);
+    update(value, before.length + insert.length);
+    requestAnimationFrame(() => {
+      const el = ref.current;
+      if (el) el.selectionStart = el.selectionEnd = before.length + insert.length;
+    });
+  }
+
+  function send() {
+    // Read the DOM value: after compositionend it holds the committed last syllable.
+    const raw = ref.current?.value ?? text;
+    if (!raw.trim()) return;
+    const body = encodeMentions(raw.replace(/\s+$/u, ""), picked);
+    props.onSend(body, props.replyTo?.id ?? null);
+    setText("");
+    setPicked([]);
+    props.onDraft("");
+  }
+
+  function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
+    const native = e.nativeEvent;
+    const composing = native.isComposing || native.keyCode === 229 || tracker.isActive;
+    if (candidates.length > 0 && !composing) {
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        setActive((a) => (a + (e.key === "ArrowDown" ? 1 : candidates.length - 1)) % candidates.length);
+        return;
+      }
+      if (e.key === "Enter" || e.key === "Tab") {
+        e.preventDefault();
+        const c = candidates[active];
+        if (c) pick(c);
+        return;
+      }
+      if (e.key === "Escape") {
+        e.preventDefault();
+        setDismissed(true);
+        return;
+      }
+    }
+    if (e.key === "Escape" && props.replyTo) {
+      props.onCancelReply();
+      return;
+    }
+    const action = composerKeyAction(
+      {
+        key: e.key,
+        keyCode: native.keyCode,
+        isComposing: native.isComposing,
+        shiftKey: e.shiftKey,
+        altKey: e.altKey,
+        ctrlKey: e.ctrlKey,
+        metaKey: e.metaKey,
+      },
+      tracker.isActive,
+    );
+    if (action === "send") {
+      e.preventDefault();
+      send();
+    }
+  }
+
+  return (
+    <div className="composer">
+      {props.replyTo ? (
+        <div className="composer-reply">
+          <span className="composer-reply-label">{t("chat.replyTo", { name: props.replyName })}</span>
+          <span className="composer-reply-body">{props.replyTo.body}</span>
+          <button type="button" className="icon-button" onClick={props.onCancelReply} aria-label={t("chat.cancelReply")}>
+            <Icon name="close" size={16} />
+          </button>
+        </div>
+      ) : null}
+      <MentionPicker candidates={candidates} active={active} onPick={pick} />
+      <div className="composer-row">
+        <textarea
+          ref={ref}
+          className="composer-input"
+          rows={1}
+          value={text}
+          placeholder={t("chat.placeholder")}
+          aria-label={t("chat.placeholder")}
+          aria-autocomplete="list"
+          aria-expanded={candidates.length > 0}
+          aria-controls={candidates.length > 0 ? "mention-picker" : undefined}
+          onChange={(e) => update(e.target.value, e.target.selectionStart)}
+          onSelect={(e) => setCaret(e.currentTarget.selectionStart)}
+          onCompositionStart={() => tracker.start()}
+          onCompositionEnd={(e) => {
+            tracker.end();
+            update(e.currentTarget.value, e.currentTarget.selectionStart);
+          }}
+          onBlur={() => tracker.end()}
+          onKeyDown={onKeyDown}
+          maxLength={200000}
+        />
+        <button type="button" className="send-button" onClick={send} disabled={!text.trim()} aria-label={t("chat.send")}>
+          {t("chat.send")}
+        </button>
+      </div>
+    </div>
+  );
+}

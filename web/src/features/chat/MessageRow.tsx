@@ -1,0 +1,111 @@
+import { memo } from "react";
+import { useTranslation } from "react-i18next";
+import type { Message, PresenceStatus, ReactionKind } from "../../lib/model";
+import { formatTime } from "../../lib/time";
+import { Avatar } from "../../ui/Avatar";
+import { MessageActions } from "./MessageActions";
+import { MessageText } from "./MessageText";
+import { ReactionChips } from "./ReactionChips";
+import { ReplyQuote } from "./ReplyQuote";
+
+export interface MessageRowProps {
+  message: Message;
+  mine: boolean;
+  first: boolean;
+  last: boolean;
+  unread: number;
+  myUserId: number;
+  senderName: string;
+  presence: PresenceStatus | null;
+  mentionsMe: boolean;
+  canModerate: boolean;
+  nameOf(userId: number): string | null;
+  onReply(message: Message): void;
+  onReact(message: Message, reaction: ReactionKind, remove: boolean): void;
+  onEdit(message: Message): void;
+  onUnsend(message: Message): void;
+  onNotice(message: Message): void;
+  onJump(seq: number): void;
+}
+
+/** One KakaoTalk bubble: mine on the right, others on the left with avatar and name. */
+export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
+  const { t, i18n } = useTranslation();
+  const { message: m, mine, first, last } = props;
+  const tombstone = m.deleted_at !== null;
+  const hidden = !tombstone && m.hidden;
+  const showAuthor = !mine && first && !tombstone;
+  const myReaction = m.reactions.find((r) => r.user_ids.includes(props.myUserId))?.reaction ?? null;
+  const meta = (
+    <span className="bubble-meta">
+      {props.unread > 0 ? (
+        <span className="unread-count" aria-label={t("chat.unreadBy", { count: props.unread })}>
+          {props.unread}
+        </span>
+      ) : null}
+      {last ? <time dateTime={m.created_at}>{formatTime(m.created_at, i18n.language)}</time> : null}
+    </span>
+  );
+  return (
+    <div
+      className={`msg-row ${mine ? "mine" : "theirs"}${first ? " first" : ""}${last ? " last" : ""}`}
+      data-seq={m.seq}
+      data-message-id={m.id}
+    >
+      {!mine ? (
+        <div className="msg-avatar">
+          {showAuthor ? <Avatar name={props.senderName} seed={m.sender_id ?? 0} presence={props.presence} size={38} /> : null}
+        </div>
+      ) : null}
+      <div className="msg-column">
+        {showAuthor ? <div className="msg-author">{props.senderName}</div> : null}
+        <div className="msg-line">
+          {mine ? meta : null}
+          <div
+            className={`bubble${tombstone || hidden ? " bubble-muted" : ""}${props.mentionsMe ? " bubble-mention" : ""}`}
+            tabIndex={0}
+            role="article"
+            aria-label={tombstone ? t("chat.unsent") : `${props.senderName}: ${m.body ?? ""}`}
+          >
+            {tombstone ? (
+              <span className="tombstone">{t("chat.unsent")}</span>
+            ) : hidden ? (
+              <span className="tombstone">{t("chat.hidden")}</span>
+            ) : (
+              <>
+                {m.forwarded ? <span className="forwarded">{t("chat.forwarded")}</span> : null}
+                {m.reply_to ? <ReplyQuote reply={m.reply_to} nameOf={props.nameOf} onJump={props.onJump} /> : null}
+                <span className="bubble-text">
+                  <MessageText body={m.body ?? ""} myUserId={props.myUserId} nameOf={props.nameOf} />
+                </span>
+                {m.edited_at ? <span className="edited">{t("chat.edited")}</span> : null}
+              </>
+            )}
+            {!tombstone && !hidden ? (
+              <MessageActions
+                mine={mine}
+                canModerate={props.canModerate}
+                canEdit
+                onReply={() => props.onReply(m)}
+                onReact={(r) => props.onReact(m, r, r === myReaction)}
+                onCopy={() => void navigator.clipboard?.writeText(m.body ?? "")}
+                onEdit={() => props.onEdit(m)}
+                onUnsend={() => props.onUnsend(m)}
+                onNotice={() => props.onNotice(m)}
+              />
+            ) : null}
+          </div>
+          {!mine ? meta : null}
+        </div>
+        {!tombstone ? (
+          <ReactionChips
+            reactions={m.reactions}
+            myUserId={props.myUserId}
+            nameOf={props.nameOf}
+            onToggle={(r, isMine) => props.onReact(m, r, isMine)}
+          />
+        ) : null}
+      </div>
+    </div>
+  );
+});

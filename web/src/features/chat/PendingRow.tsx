@@ -1,0 +1,43 @@
+import { useTranslation } from "react-i18next";
+import { errorText } from "../../lib/i18n";
+import type { PendingMessage } from "./outbox";
+
+export interface PendingRowProps {
+  pending: PendingMessage;
+  onRetry(): void;
+  onDiscard(): void;
+}
+
+/** My message not yet acknowledged: a clock while queued, retry/delete when refused. */
+export function PendingRow({ pending, onRetry, onDiscard }: PendingRowProps) {
+  const { t } = useTranslation();
+  const failed = pending.state === "failed";
+  return (
+    <div className="msg-row mine first last pending" data-client-msg-id={pending.client_msg_id} data-state={pending.state}>
+      <div className="msg-column">
+        <div className="msg-line">
+          <span className="bubble-meta">
+            {failed ? (
+              <span className="pending-actions">
+                <button type="button" onClick={onRetry}>
+                  {t("chat.retry")}
+                </button>
+                <button type="button" onClick={onDiscard}>
+                  {t("common.delete")}
+                </button>
+              </span>
+            ) : (
+              <span className="pending-clock" role="status" aria-label={t("chat.sending")}>
+                ⏱
+              </span>
+            )}
+          </span>
+          <div className={`bubble${failed ? " bubble-failed" : ""}`}>
+            <span className="bubble-text">{pending.body}</span>
+            {failed ? <span className="form-error">{errorText(t, pending.error_code)}</span> : null}
+          </div>
+        </div>
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,62 @@
+import { useEffect } from "react";
+import { useTranslation } from "react-i18next";
+import { useStore } from "../../lib/store";
+import { AdminPanel } from "../admin/AdminPanel";
+import { ChatView } from "../chat/ChatView";
+import { PeoplePanel } from "../people/PeoplePanel";
+import { RoomInfoPanel } from "../rooms/RoomInfoPanel";
+import { RoomListPanel } from "../rooms/RoomListPanel";
+import { totalUnread } from "../rooms/roomList";
+import { SettingsPanel } from "../settings/SettingsPanel";
+import { faviconWithBadge, titleWithUnread } from "./badge";
+import { ConnectionBanner } from "./ConnectionBanner";
+import { useApp, useSession } from "./context";
+import { NavRail } from "./NavRail";
+
+export function AppShell() {
+  const { t } = useTranslation();
+  const session = useSession();
+  const { router } = useApp();
+  const route = useStore(router, (r) => r);
+  const rooms = useStore(session.rooms, (s) => s.ordered);
+  const status = useStore(session.connection, (s) => s.status);
+  const pending = useStore(session.outbox, (s) => s.items.length);
+  const me = useStore(session.people, (s) => s.byId[session.userId]);
+  const unread = totalUnread(rooms);
+
+  useEffect(() => {
+    document.title = titleWithUnread(t("app.name"), unread);
+    const href = faviconWithBadge(unread);
+    const link = document.querySelector<HTMLLinkElement>("link#favicon");
+    if (href && link) link.href = href;
+    (navigator as Navigator & { setAppBadge?(n?: number): Promise<void> }).setAppBadge?.(unread).catch(() => undefined);
+  }, [unread, t]);
+
+  const roomId = route.name === "chats" ? route.roomId : null;
+  const layout = route.name === "settings" || route.name === "admin" ? "wide" : roomId !== null ? "has-room" : "no-room";
+  return (
+    <div className={`app-shell layout-${layout}${route.name === "chats" && route.info ? " with-info" : ""}`}>
+      <a className="skip-link" href="#main-content">
+        {t("nav.skip")}
+      </a>
+      <NavRail route={route} unread={unread} isAdmin={me?.is_admin ?? false} onNavigate={(r) => router.navigate(r)} />
+      <ConnectionBanner status={status} pending={pending} />
+      {route.name === "chats" || route.name === "login" ? <RoomListPanel selectedRoomId={roomId} /> : null}
+      {route.name === "people" ? <PeoplePanel /> : null}
+      {route.name === "settings" ? <SettingsPanel /> : null}
+      {route.name === "admin" ? <AdminPanel /> : null}
+      {route.name === "chats" || route.name === "people" || route.name === "login" ? (
+        <main id="main-content" className="main-area">
+          {roomId !== null ? (
+            <ChatView roomId={roomId} />
+          ) : (
+            <div className="empty-chat">
+              <p>{t("chat.pickRoom")}</p>
+            </div>
+          )}
+        </main>
+      ) : null}
+      {route.name === "chats" && route.info && roomId !== null ? <RoomInfoPanel roomId={roomId} /> : null}
+    </div>
+  );
+}

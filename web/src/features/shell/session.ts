@@ -1,0 +1,209 @@
+import { authedFetch, createApiClient, type ApiClient, type FetchLike } from "../../lib/http";
+import type { Message } from "../../lib/model";
+import { ValueStore } from "../../lib/store";
+import { RealtimeConnection, type SocketLike } from "../../realtime/connection";
+import { SyncEngine } from "../../realtime/sync";
+import type { AuthStore } from "../auth/authStore";
+import { Drafts } from "../chat/drafts";
+import { IdbPendingStorage } from "../chat/idbPendingStorage";
+import { Outbox, MemoryPendingStorage, type PendingStorage } from "../chat/outbox";
+import { TimelinesStore } from "../chat/timelineStore";
+import { TypingStore } from "../chat/typingStore";
+import { PeopleStore } from "../people/peopleStore";
+import { PresenceStore } from "../presence/presenceStore";
+import { createMessagingApi, type MessagingApi } from "../rooms/roomsApi";
+import { RoomsStore } from "../rooms/roomsStore";
+import { unwrap } from "../../lib/http";
+
+export interface ViewState {
+  /** The room on screen, and whether its newest message is in view with the tab visible. */
+  roomId: number | null;
+  atBottom: boolean;
+  visible: boolean;
+}
+
+export interface SessionDeps {
+  auth: AuthStore;
+  userId: number;
+  fetch: FetchLike;
+  createSocket(url: string): SocketLike;
+  wsUrl: string;
+  storage: Storage;
+  now(): number;
+  isNetworkOnline(): boolean;
+  notify(message: Message): void;
+  pendingStorage?: PendingStorage;
+}
+
+/**
+ * Everything a logged-in user's screens need, wired together once: the generated API client, the
+ * stores, the outbox, and the real-time connection feeding them.
+ */
+export class Session {
+  readonly userId: number;
+  readonly client: ApiClient;
+  readonly api: MessagingApi;
+  readonly rooms: RoomsStore;
+  readonly timelines: TimelinesStore;
+  readonly outbox: Outbox;
+  readonly typing: TypingStore;
+  readonly presence: PresenceStore;
+  readonly people: PeopleStore;
+  readonly drafts: Drafts;
+  readonly connection: RealtimeConnection;
+  readonly sync: SyncEngine;
+  readonly view = new ValueStore<ViewState>({ roomId: null, atBottom: true, visible: true });
+  private readonly readSent = new Map<number, number>();
+
+  constructor(deps: SessionDeps) {
+    this.userId = deps.userId;
+    const fetchImpl = authedFetch(deps.auth, deps.fetch);
+    this.client = createApiClient(fetchImpl);
+    this.api = createMessagingApi(this.client);
+    const client = this.client;
+    this.people = new PeopleStore({
+      listUsers: (afterId, limit) => unwrap(client.GET("/api/users", { params: { query: { after_id: afterId, limit } } })),
+      profile: (userId) => unwrap(client.GET("/api/users/{user_id}/profile", { params: { path: { user_id: userId } } })),
+    });
+    this.rooms = new RoomsStore({
+      api: this.api,
+      myUserId: deps.userId,
+      isReading: (roomId) => this.isReading(roomId),
+    });
+    this.timelines = new TimelinesStore({ api: this.api });
+    this.typing = new TypingStore(deps.now);
+    this.presence = new PresenceStore();
+    this.drafts = new Drafts(deps.storage, deps.userId);
+    let pendingStorage = deps.pendingStorage;
+    if (!pendingStorage) {
+      try {
+        pendingStorage = new IdbPendingStorage(deps.userId);
+      } catch {
+        pendingStorage = new MemoryPendingStorage();
+      }
+    }
+    this.outbox = new Outbox({
+      storage: pendingStorage,
+      send: async (p) => {
+        const answer = await this.api.send(p.room_id, {
+          client_msg_id: p.client_msg_id,
+          body: p.body,
+          ...(p.reply_to_id ? { reply_to_id: p.reply_to_id } : {}),
+        });
+        return answer.message;
+      },
+      onSent: (message) => {
+        this.timelines.applyMessage(message);
+        this.rooms.applyMessage(message);
+      },
+      newId: () => crypto.randomUUID(),
+      now: () => new Date(deps.now()),
+    });
+    const timers = {
+      setTimeout: (fn: () => void, ms: number) => window.setTimeout(fn, ms),
+      clearTimeout: (h: unknown) => window.clearTimeout(h as number),
+    };
+    this.sync = new SyncEngine({
+      rooms: this.rooms,
+      timelines: this.timelines,
+      typing: this.typing,
+      presence: this.presence,
+      onIncoming: (message) => {
+        if (message.sender_id !== deps.userId) deps.notify(message);
+        if (this.isReading(message.room_id)) this.markRead(message.room_id);
+      },
+      requestResume: (cursors) => this.connection.send({ type: "resume", cursors }),
+      onProfileUpdated: (userId) => {
+        if (userId !== null) void this.people.loadProfile(userId, true);
+      },
+      timers,
+    });
+    this.connection = new RealtimeConnection({
+      url: deps.wsUrl,
+      createSocket: deps.createSocket,
+      accessToken: () => deps.auth.accessToken(),
+      refreshToken: () => deps.auth.refresh(),
+      cursors: () => this.sync.sequencer.cursors(),
+      onFrame: (frame) => this.sync.handleFrame(frame),
+      onSynced: () => {
+        this.sync.synced();
+        void this.outbox.flush();
+        const roomId = this.view.getState().roomId;
+        if (roomId !== null) void this.timelines.refresh(roomId);
+        this.watchPresence();
+        this.connection.send({ type: "presence", status: this.view.getState().visible ? "online" : "away" });
+      },
+      onSessionEnded: () => deps.auth.end("session_ended"),
+      isNetworkOnline: deps.isNetworkOnline,
+      timers,
+      random: Math.random,
+    });
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([
+      this.outbox.load().catch(() => undefined),
+      this.people.load().catch(() => undefined),
+      this.rooms
+        .load()
+        .then((rooms) => this.sync.trackRooms(rooms))
+        .catch(() => undefined),
+    ]);
+    this.connection.start();
+    void this.outbox.flush();
+  }
+
+  stop(): void {
+    this.connection.stop();
+  }
+
+  isReading(roomId: number): boolean {
+    const v = this.view.getState();
+    return v.roomId === roomId && v.atBottom && v.visible;
+  }
+
+  /** Presence is sent only for users we watch: everyone in the directory (up to the limit). */
+  watchPresence(): void {
+    const ids = Object.keys(this.people.getState().byId)
+      .map(Number)
+      .filter((id) => id !== this.userId)
+      .slice(0, 5000);
+    if (ids.length > 0) this.connection.send({ type: "presence.watch", user_ids: ids });
+  }
+
+  setView(patch: Partial<ViewState>): void {
+    const before = this.view.getState();
+    const next = { ...before, ...patch };
+    if (next.visible !== before.visible) {
+      this.connection.send({ type: "presence", status: next.visible ? "online" : "away" });
+    }
+    this.view.set(next);
+    if (next.roomId !== null && this.isReading(next.roomId)) this.markRead(next.roomId);
+  }
+
+  /** Marks the room read up to its newest message (once per seq), here and on the server. */
+  markRead(roomId: number): void {
+    const room = this.rooms.get(roomId);
+    const timeline = this.timelines.room(roomId);
+    const newest = timeline.messages[timeline.messages.length - 1]?.seq ?? 0;
+    const seq = Math.max(room?.last_seq ?? 0, newest);
+    if (seq <= 0 || (this.readSent.get(roomId) ?? 0) >= seq) return;
+    if (room && room.last_read_seq >= seq) {
+      this.readSent.set(roomId, seq);
+      return;
+    }
+    this.readSent.set(roomId, seq);
+    this.rooms.applyRead(roomId, seq);
+    if (!this.connection.send({ type: "read", room_id: roomId, seq })) {
+      void this.api.markRead(roomId, seq).catch(() => this.readSent.delete(roomId));
+    }
+  }
+
+  async send(roomId: number, body: string, replyToId: number | null): Promise<void> {
+    await this.outbox.enqueue(roomId, body, replyToId);
+  }
+
+  sendTyping(roomId: number): void {
+    this.connection.send({ type: "typing", room_id: roomId });
+  }
+}

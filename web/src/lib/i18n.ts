@@ -1,0 +1,34 @@
+import i18next, { type i18n as I18n } from "i18next";
+import { initReactI18next } from "react-i18next";
+import { en } from "./locales/en";
+import { ko } from "./locales/ko";
+
+export type Locale = "ko" | "en";
+export const LOCALES: readonly Locale[] = ["ko", "en"];
+
+/** Korean by default; English when chosen (or when the browser prefers it and nothing was chosen). */
+export function initialLocale(stored: string | null, browserLanguages: readonly string[]): Locale {
+  if (stored === "ko" || stored === "en") return stored;
+  const first = browserLanguages[0]?.toLowerCase() ?? "ko";
+  return first.startsWith("en") ? "en" : "ko";
+}
+
+export function createI18n(locale: Locale): I18n {
+  const instance = i18next.createInstance();
+  void instance.use(initReactI18next).init({
+    lng: locale,
+    fallbackLng: "ko",
+    resources: { ko: { translation: ko }, en: { translation: en } },
+    interpolation: { escapeValue: false }, // React renders text nodes; nothing is HTML
+    returnNull: false,
+    initAsync: false,
+  });
+  return instance;
+}
+
+/** The user-facing text for an error code from the server (or the client's own codes). */
+export function errorText(t: (key: string, opts?: Record<string, unknown>) => string, code: string | null | undefined): string {
+  const key = `errors.${code ?? "unknown"}`;
+  const text = t(key);
+  return text === key ? t("errors.unknown") : text;
+}
