@@ -38,6 +38,9 @@ from sodam.db import migrate
 from sodam.db.engine import Database, create_engine
 from sodam.domain.clock import Clock, SystemClock
 from sodam.observability.metrics import Metrics
+from sodam.realtime.gateway import Gateway
+from sodam.realtime.limits import GatewayLimits
+from sodam.realtime.ports import GatewayDeps
 from sodam.services.accounts import AccountService, FirstAdmin
 from sodam.services.auth import AuthService
 from sodam.services.container import Services
@@ -105,6 +108,26 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
         read_fanout=read_fanout,
         sync=SyncService(db),
     )
+    # --- realtime gateway (docs/protocol.md): built here, started and stopped in the lifespan --
+    realtime_limits = overrides.extra.get("realtime_limits")
+    gateway = Gateway(
+        GatewayDeps(
+            auth=services.auth,
+            rooms=services.rooms,
+            events=services.sync,
+            messages=services.messages,
+            reads=services.reads,
+            profiles=accounts,
+            publish=bus.publish,
+        ),
+        settings,
+        realtime_limits
+        if isinstance(realtime_limits, GatewayLimits)
+        else GatewayLimits.from_settings(settings),
+        clock,
+        metrics,
+    )
+    # --- end realtime gateway ----------------------------------------------------------------
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -115,10 +138,12 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
         )
         if first is not None and overrides.on_first_admin is not None:
             overrides.on_first_admin(first)
-        await bus.start(_ignore)
+        await bus.start(gateway.handle_bus)  # realtime gateway
+        await gateway.start()  # realtime gateway
         try:
             yield
         finally:
+            await gateway.close()  # realtime gateway: clients are told to reconnect (1012)
             await read_fanout.close()
             await bus.close()
             await db.dispose()
@@ -138,12 +163,14 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
     app.state.metrics = metrics
     app.state.db = db
     app.state.bus = bus
+    app.state.gateway = gateway  # realtime gateway
     install_error_handlers(app)
     app.include_router(health_api.router)
     app.include_router(auth_api.router)
     app.include_router(users_api.router)
     app.include_router(rooms_api.router)
     app.include_router(messages_api.router)
+    app.add_api_websocket_route("/api/ws", gateway.endpoint)  # realtime gateway
 
     # The docs page uses Swagger UI files shipped in a package: an on-premises network has no CDN.
     app.mount("/api/docs/static", StaticFiles(directory=swagger_ui_path), name="docs-static")
@@ -168,7 +195,3 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
-
-
-async def _ignore(_topic: str, _payload: bytes) -> None:
-    return None

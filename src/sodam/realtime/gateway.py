@@ -172,6 +172,8 @@ class Gateway:
             await self._read(conn)
         finally:
             conn.close(CloseCode.NORMAL, "bye")
+            # The close frame must be handed over before the server drops the transport.
+            await conn.wait_closed()
             user_id_var.set(None)
 
     async def _handshake(self, websocket: WebSocket) -> Connection | None:
