@@ -70,6 +70,7 @@ class Gateway:
         self._conn_tasks: dict[Connection, set[asyncio.Task[None]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self.session_checks = 0
 
     # --- lifecycle ---------------------------------------------------------------------------
 
@@ -111,6 +112,7 @@ class Gateway:
     async def _check_sessions(self) -> None:
         """Ends sockets whose session ended where no bus message could say so (a CLI command,
         another cluster) and those whose access token expired without a fresh ``auth``."""
+        self.session_checks += 1
         for conn in list(self.hub.connections()):
             if conn.closing:
                 continue
