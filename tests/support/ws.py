@@ -19,6 +19,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from sodam.app import Overrides, build_app
+from sodam.bus.base import Bus
 from sodam.config import Settings
 from sodam.domain.clock import FakeClock
 from sodam.realtime.gateway import Gateway
@@ -205,9 +206,11 @@ async def live_server(
     hasher: PasswordHasher,
     admin_password: str,
     limits: GatewayLimits | None = None,
+    bus: Bus | None = None,
 ) -> AsyncIterator[Live]:
+    """A node; nodes given the same ``bus`` (and settings) form a cluster."""
     extra: dict[str, object] = {"realtime_limits": limits} if limits else {}
-    app = build_app(settings, Overrides(clock=clock, hasher=hasher, extra=extra))
+    app = build_app(settings, Overrides(clock=clock, hasher=hasher, bus=bus, extra=extra))
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=WAIT_S) as http:
         admin = await login(http, "admin", admin_password)
         yield Live(app, url, http, admin, clock)
