@@ -8,13 +8,15 @@ export UV_PYTHON_DOWNLOADS := never
 UV := $(BIN)/uv
 PYTEST_ARGS ?=
 
-.PHONY: run test lint fmt check unit integration e2e lock clean deps-system serve-dev help
+.PHONY: run test lint fmt check unit integration e2e lock clean deps-system serve-dev help \
+	web-build web-dev web-check web-e2e
 
 help:
 	@echo "make run    - install and start Sodam at http://127.0.0.1:8080 (SQLite, ./var)"
 	@echo "make test   - install what the tests need and run the whole suite"
 	@echo "make lint   - ruff, mypy --strict, import contracts"
 	@echo "make lock   - recompile the hash-pinned requirements from pyproject.toml"
+	@echo "make web-dev - the web client with hot reload on :5173, proxying to sodam serve on :8080"
 
 $(BIN)/uv: requirements/tools.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +32,7 @@ $(VENV)/.dev-installed: $(VENV)/.main-installed requirements/dev.txt
 	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements/dev.txt
 	@touch $@
 
-run: $(VENV)/.main-installed
+run: $(VENV)/.main-installed web-build
 	$(BIN)/sodam serve
 
 deps-system:
@@ -46,8 +48,9 @@ fmt: $(VENV)/.dev-installed
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
-test: $(VENV)/.dev-installed deps-system lint
+test: $(VENV)/.dev-installed deps-system lint web-check
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(MAKE) web-e2e
 
 unit: $(VENV)/.dev-installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
@@ -56,6 +59,28 @@ lock: $(BIN)/uv
 	$(UV) pip compile pyproject.toml --generate-hashes --python-version 3.11 --no-header --no-annotate -q -o requirements/main.txt
 	$(UV) pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 --no-header --no-annotate -q -o requirements/dev.txt
 	$(UV) pip compile requirements/tools.in --generate-hashes --python-version 3.11 --no-header --no-annotate -q -o requirements/tools.txt
+
+# --- web client (web/): npm ci from the lock, API types generated from the server's OpenAPI -------
+WEB_DEPS := web/node_modules/.installed
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Builds web/dist, which `sodam serve` serves at /. Regenerates web/src/api/schema.gen.ts first.
+web-build: $(VENV)/.main-installed $(WEB_DEPS)
+	cd web && npm run build
+
+web-dev: $(VENV)/.main-installed $(WEB_DEPS)
+	cd web && npm run dev
+
+# Type check (strict) and the Vitest unit tests of the stores.
+web-check: $(VENV)/.main-installed $(WEB_DEPS)
+	cd web && npm run gen:api && npm run typecheck && npm test
+
+# Playwright in the system Chromium against a real `sodam serve` (started by the test setup).
+web-e2e: web-build deps-system
+	cd web && npm run e2e
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

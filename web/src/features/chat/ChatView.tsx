@@ -54,7 +54,7 @@ export function ChatView({ roomId }: { roomId: number }) {
     const r = session.rooms.get(roomId);
     setFirstUnreadSeq(r && r.unread_count > 0 ? r.last_read_seq + 1 : null);
     setReplyTo(null);
-    void session.timelines.open(roomId);
+    session.openRoom(roomId);
     session.setView({ roomId, atBottom: true });
     return () => session.setView({ roomId: null });
   }, [roomId, session]);
@@ -223,7 +223,7 @@ export function ChatView({ roomId }: { roomId: number }) {
         </p>
       ) : null}
       <MessageList
-        key={roomId}
+        key={`list-${roomId}`}
         rows={rows}
         hasMoreBefore={timeline?.hasMoreBefore ?? false}
         hasMoreAfter={timeline?.hasMoreAfter ?? false}
@@ -247,7 +247,7 @@ export function ChatView({ roomId }: { roomId: number }) {
         </p>
       ) : null}
       <Composer
-        key={roomId}
+        key={`composer-${roomId}`}
         roomId={roomId}
         myUserId={session.userId}
         members={members}

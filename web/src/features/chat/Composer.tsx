@@ -41,6 +41,18 @@ export function Composer(props: ComposerProps) {
   }, [props.roomId, props.replyTo]);
 
   useEffect(() => {
+    // Enter pressed mid-composition belongs to the IME: never a line break in the text. (React's
+    // onBeforeInput is not the native event and has no inputType, so listen natively.)
+    const el = ref.current;
+    if (!el) return;
+    const onBeforeInput = (e: InputEvent) => {
+      if (tracker.isActive && (e.inputType === "insertLineBreak" || e.inputType === "insertParagraph")) e.preventDefault();
+    };
+    el.addEventListener("beforeinput", onBeforeInput);
+    return () => el.removeEventListener("beforeinput", onBeforeInput);
+  }, [tracker]);
+
+  useEffect(() => {
     const el = ref.current;
     if (!el) return;
     el.style.height = "auto";

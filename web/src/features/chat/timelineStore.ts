@@ -63,7 +63,7 @@ export class TimelinesStore extends Store<TimelinesState> {
         ]);
         this.update(roomId, (t) => ({
           ...t,
-          messages: aroundSeq !== undefined ? page.messages : mergeMessages(t.messages, page.messages),
+          messages: aroundSeq !== undefined ? page.messages : keepContiguous(t.messages, page),
           reads: mergeReads(t.reads, reads.reads),
           hasMoreBefore: page.has_more_before,
           hasMoreAfter: page.has_more_after,
@@ -74,6 +74,12 @@ export class TimelinesStore extends Store<TimelinesState> {
         this.update(roomId, (t) => ({ ...t, loading: null, error: errorCode(error) }));
       }
     });
+  }
+
+  /** Messages from the offline cache, shown until the server answers (not marked loaded). */
+  hydrate(roomId: number, messages: readonly Message[]): void {
+    if (this.getState().rooms[roomId]?.loaded) return;
+    this.update(roomId, (t) => ({ ...t, messages: mergeMessages(t.messages, messages) }));
   }
 
   /** Reloads the newest page after a resync; keeps what is loaded, merging by id. */
@@ -201,6 +207,14 @@ export class TimelinesStore extends Store<TimelinesState> {
     this.inflight.set(key, p);
     return p;
   }
+}
+
+/** Cached messages are kept only when they join the fresh page without a hole. */
+function keepContiguous(cached: readonly Message[], page: { messages: Message[]; has_more_before: boolean }): Message[] {
+  const oldest = page.messages[0];
+  if (!oldest || !page.has_more_before) return mergeMessages(cached, page.messages);
+  const joins = cached.some((m) => m.seq >= oldest.seq - 1);
+  return joins ? mergeMessages(cached.filter((m) => m.seq >= (cached[0]?.seq ?? 0)), page.messages) : page.messages;
 }
 
 function errorCode(error: unknown): string {

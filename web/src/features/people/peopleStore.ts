@@ -35,6 +35,13 @@ export class PeopleStore extends Store<PeopleState> {
     this.setState((s) => ({ ...s, byId, loaded: true }));
   }
 
+  hydrate(people: readonly PersonSummary[]): void {
+    if (this.getState().loaded) return;
+    const byId: Record<number, PersonSummary> = {};
+    for (const p of people) byId[p.id] = p;
+    this.setState((s) => ({ ...s, byId }));
+  }
+
   name(userId: number | null | undefined): string | null {
     if (userId === null || userId === undefined) return null;
     return this.getState().byId[userId]?.display_name ?? null;

@@ -42,6 +42,7 @@ export function RoomListPanel({ selectedRoomId }: { selectedRoomId: number | nul
           aria-label={t("rooms.search")}
         />
       </div>
+      {loaded && visible.length === 0 ? <p className="empty">{query ? t("rooms.noMatch") : t("rooms.empty")}</p> : null}
       <ul className="room-list" role="listbox" aria-label={t("rooms.title")}>
         {visible.map((room) => (
           <RoomListItem
@@ -55,7 +56,6 @@ export function RoomListPanel({ selectedRoomId }: { selectedRoomId: number | nul
           />
         ))}
       </ul>
-      {loaded && visible.length === 0 ? <p className="empty">{query ? t("rooms.noMatch") : t("rooms.empty")}</p> : null}
       {creating ? (
         <NewChatDialog
           onClose={() => setCreating(false)}

@@ -36,6 +36,14 @@ export class RoomsStore extends Store<RoomsState> {
     return rooms;
   }
 
+  /** The last known list (from the offline cache), shown until the server answers. */
+  hydrate(rooms: readonly RoomSummary[]): void {
+    if (this.getState().loaded) return;
+    const byId: Record<number, RoomSummary> = {};
+    for (const r of rooms) byId[r.id] = r;
+    this.setState({ byId, ordered: sortRooms(rooms), loaded: false, error: null });
+  }
+
   async reloadRoom(roomId: number): Promise<RoomSummary | null> {
     try {
       const room = await this.deps.api.getRoom(roomId);

@@ -14,6 +14,7 @@ import { PresenceStore } from "../presence/presenceStore";
 import { createMessagingApi, type MessagingApi } from "../rooms/roomsApi";
 import { RoomsStore } from "../rooms/roomsStore";
 import { unwrap } from "../../lib/http";
+import { SnapshotCache } from "./snapshot";
 
 export interface ViewState {
   /** The room on screen, and whether its newest message is in view with the tab visible. */
@@ -54,6 +55,9 @@ export class Session {
   readonly sync: SyncEngine;
   readonly view = new ValueStore<ViewState>({ roomId: null, atBottom: true, visible: true });
   private readonly readSent = new Map<number, number>();
+  private readonly snapshot: SnapshotCache;
+  private fresh = { rooms: false, people: false };
+  private saveTimer: number | null = null;
 
   constructor(deps: SessionDeps) {
     this.userId = deps.userId;
@@ -74,6 +78,7 @@ export class Session {
     this.typing = new TypingStore(deps.now);
     this.presence = new PresenceStore();
     this.drafts = new Drafts(deps.storage, deps.userId);
+    this.snapshot = new SnapshotCache(deps.storage, deps.userId);
     let pendingStorage = deps.pendingStorage;
     if (!pendingStorage) {
       try {
@@ -128,8 +133,7 @@ export class Session {
       onSynced: () => {
         this.sync.synced();
         void this.outbox.flush();
-        const roomId = this.view.getState().roomId;
-        if (roomId !== null) void this.timelines.refresh(roomId);
+        void this.catchUp();
         this.watchPresence();
         this.connection.send({ type: "presence", status: this.view.getState().visible ? "online" : "away" });
       },
@@ -141,16 +145,67 @@ export class Session {
   }
 
   async start(): Promise<void> {
-    await Promise.all([
-      this.outbox.load().catch(() => undefined),
-      this.people.load().catch(() => undefined),
-      this.rooms
-        .load()
-        .then((rooms) => this.sync.trackRooms(rooms))
-        .catch(() => undefined),
-    ]);
+    // Show the last known state at once (works offline), then ask the server.
+    const rooms = this.snapshot.loadRooms();
+    if (rooms) {
+      this.rooms.hydrate(rooms);
+      this.sync.trackRooms(rooms);
+    }
+    const people = this.snapshot.loadPeople();
+    if (people) this.people.hydrate(people);
+    this.rooms.subscribe(() => this.scheduleSave());
+    this.timelines.subscribe(() => this.scheduleSave());
+    this.people.subscribe(() => this.scheduleSave());
+    await Promise.all([this.outbox.load().catch(() => undefined), this.loadFresh()]);
     this.connection.start();
     void this.outbox.flush();
+  }
+
+  /** After each (re)connection: whatever the offline start could not fetch, and the open room. */
+  private async catchUp(): Promise<void> {
+    await this.loadFresh();
+    const roomId = this.view.getState().roomId;
+    if (roomId === null) return;
+    if (this.timelines.room(roomId).loaded) await this.timelines.refresh(roomId);
+    else await this.timelines.open(roomId);
+  }
+
+  private async loadFresh(): Promise<void> {
+    await Promise.all([
+      this.fresh.people
+        ? undefined
+        : this.people.load().then(
+            () => void (this.fresh.people = true),
+            () => undefined,
+          ),
+      this.fresh.rooms
+        ? undefined
+        : this.rooms.load().then(
+            (rooms) => {
+              this.fresh.rooms = true;
+              this.sync.trackRooms(rooms);
+            },
+            () => undefined,
+          ),
+    ]);
+  }
+
+  openRoom(roomId: number): void {
+    const cached = this.snapshot.loadTimeline(roomId);
+    if (cached) this.timelines.hydrate(roomId, cached);
+    void this.timelines.open(roomId);
+  }
+
+  private scheduleSave(): void {
+    if (this.saveTimer !== null) return;
+    this.saveTimer = window.setTimeout(() => {
+      this.saveTimer = null;
+      if (this.fresh.rooms) this.snapshot.saveRooms(this.rooms.getState().ordered);
+      if (this.fresh.people) this.snapshot.savePeople(Object.values(this.people.getState().byId));
+      const roomId = this.view.getState().roomId;
+      const t = roomId !== null ? this.timelines.room(roomId) : null;
+      if (roomId !== null && t?.loaded && !t.hasMoreAfter) this.snapshot.saveTimeline(roomId, t.messages);
+    }, 1000);
   }
 
   stop(): void {
@@ -187,13 +242,12 @@ export class Session {
     const timeline = this.timelines.room(roomId);
     const newest = timeline.messages[timeline.messages.length - 1]?.seq ?? 0;
     const seq = Math.max(room?.last_seq ?? 0, newest);
+    // Deduplicated by what was sent, not by the room's local position: the room store already
+    // counts a message as read the moment it arrives in the room on screen.
     if (seq <= 0 || (this.readSent.get(roomId) ?? 0) >= seq) return;
-    if (room && room.last_read_seq >= seq) {
-      this.readSent.set(roomId, seq);
-      return;
-    }
     this.readSent.set(roomId, seq);
     this.rooms.applyRead(roomId, seq);
+    this.timelines.applyReads(roomId, [{ user_id: this.userId, last_read_seq: seq }]);
     if (!this.connection.send({ type: "read", room_id: roomId, seq })) {
       void this.api.markRead(roomId, seq).catch(() => this.readSent.delete(roomId));
     }
