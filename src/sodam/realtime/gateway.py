@@ -295,6 +295,8 @@ class Gateway:
             task.cancel()
         if self._metrics is not None:
             self._metrics.ws_connections.dec()
+            if conn.queue.dropped:
+                self._metrics.ws_dropped.inc(conn.queue.dropped)
         task = asyncio.create_task(self.presence.disconnected(conn), name="ws-presence-off")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
