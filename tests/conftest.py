@@ -7,7 +7,6 @@ from a migrated template). PostgreSQL is never skipped silently: without a serve
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -31,14 +30,11 @@ ADMIN_PASSWORD = "admin-password-for-tests"
 
 
 def _migrate(url: str) -> None:
-    async def _go() -> None:
-        engine = create_engine(url)
-        try:
-            await migrate.upgrade(engine)
-        finally:
-            await engine.dispose()
-
-    asyncio.run(_go())
+    engine = create_engine(url)
+    try:
+        migrate.upgrade_sync(engine)
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +56,7 @@ def postgres_template(postgres_server: PostgresServer) -> str:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
-    _migrate(f"sqlite+aiosqlite:///{path}")
+    _migrate(f"sqlite:///{path}")
     return path
 
 
@@ -71,7 +67,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         template: Path = request.getfixturevalue("sqlite_template")
         path = tmp_path / "sodam.db"
         shutil.copyfile(template, path)
-        yield f"sqlite+aiosqlite:///{path}"
+        yield f"sqlite:///{path}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
     name = server.create_database(template=request.getfixturevalue("postgres_template"))
@@ -103,8 +99,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings, clock: FakeClock,
-              fast_hasher: PasswordHasher) -> AsyncIterator[FastAPI]:
+async def app(
+    settings: Settings, clock: FakeClock, fast_hasher: PasswordHasher
+) -> AsyncIterator[FastAPI]:
     application = build_app(settings, Overrides(clock=clock, hasher=fast_hasher))
     async with LifespanManager(application):
         yield application

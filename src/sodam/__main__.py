@@ -93,26 +93,24 @@ def migrate(revision: str) -> None:
 
     settings = _settings()
 
-    async def _go() -> str | None:
-        engine = create_engine(settings.database_url)
-        try:
-            await db_migrate.upgrade(engine, revision)
-            return await db_migrate.current_revision(engine)
-        finally:
-            await engine.dispose()
-
-    click.echo(f"database at revision {_run(_go)}")
+    engine = create_engine(settings.database_url)
+    try:
+        db_migrate.upgrade_sync(engine, revision)
+        current = db_migrate.current_revision_sync(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"database at revision {current}")
 
 
 @main.command()
 def openapi() -> None:
     """Print the OpenAPI document (what /api/openapi.json serves) without starting a server."""
-    from sodam.app import build_app  # noqa: PLC0415
+    from sodam.app import build_app
 
     settings = _settings(
         mode="development",
         secret_key="x" * 48,
-        database={"url": "sqlite+aiosqlite:///:memory:", "migrate_on_start": False},
+        database={"url": "sqlite:///:memory:", "migrate_on_start": False},
     )
     click.echo(json.dumps(build_app(settings).openapi(), ensure_ascii=False, indent=1))
 

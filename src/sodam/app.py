@@ -30,7 +30,7 @@ from sodam.api.middleware import (
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
-from sodam.api.web import SpaStaticFiles, default_web_dir
+from sodam.api.web import default_web_dir, web_client_endpoint
 from sodam.bus.base import Bus
 from sodam.bus.memory import MemoryBus
 from sodam.config import Settings
@@ -133,11 +133,15 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.database.migrate_on_start:
             await migrate.upgrade(db.engine)
-        first = await accounts.ensure_first_admin(
-            settings.admin_password.get_secret_value() if settings.admin_password else None
-        )
-        if first is not None and overrides.on_first_admin is not None:
-            overrides.on_first_admin(first)
+        if await migrate.current_revision(db.engine) == migrate.head_revision():
+            first = await accounts.ensure_first_admin(
+                settings.admin_password.get_secret_value() if settings.admin_password else None
+            )
+            if first is not None and overrides.on_first_admin is not None:
+                overrides.on_first_admin(first)
+        else:
+            # Serve anyway: /readyz answers 503 until `sodam migrate` has run.
+            logger.error("database schema is not at the head revision; run `sodam migrate`")
         await bus.start(gateway.handle_bus)  # realtime gateway
         await gateway.start()  # realtime gateway
         try:
@@ -187,8 +191,14 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
 
     web_dir = settings.web_dir or default_web_dir()
     if web_dir is not None:
-        # Mounted last so every API route above takes precedence over the SPA fallback.
-        app.mount("/", SpaStaticFiles(directory=web_dir, html=True), name="web")
+        # A GET-only catch-all added last: API routes match first, and a wrong method on an API
+        # path still answers 405 rather than the app's index.html.
+        app.add_route(
+            "/{path:path}",
+            web_client_endpoint(web_dir, app.router),
+            methods=["GET", "HEAD"],
+            include_in_schema=False,
+        )
 
     # Outermost last: context (request id) wraps everything, then headers, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.request_body_max_bytes)

@@ -29,7 +29,7 @@ ATTACHMENT_MAX_BYTES_DEFAULT = 300 * 1024 * 1024
 class DatabaseSettings(BaseModel):
     url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL (postgresql+asyncpg://... or sqlite+aiosqlite:///...). "
+        description="postgresql://user:password@host:5432/sodam or sqlite:///path/sodam.db. "
         "Default: SQLite at <data_dir>/sodam.db.",
     )
     pool_size: int = Field(default=10, ge=1, le=200)
@@ -172,7 +172,7 @@ class Settings(BaseSettings):
     def database_url(self) -> str:
         if self.database.url:
             return self.database.url
-        return f"sqlite+aiosqlite:///{(self.data_dir / 'sodam.db').as_posix()}"
+        return f"sqlite:///{(self.data_dir / 'sodam.db').as_posix()}"
 
     @property
     def files_dir(self) -> Path:

@@ -6,6 +6,7 @@ does.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -25,8 +26,12 @@ async def _audit_rows(app: FastAPI, action: str | None = None) -> list[Any]:
     query = sa.select(audit_logs).order_by(audit_logs.c.id)
     if action is not None:
         query = query.where(audit_logs.c.action == action)
-    async with db.engine.connect() as conn:
-        return list(await conn.execute(query))
+
+    def _select() -> list[Any]:
+        with db.engine.connect() as conn:
+            return list(conn.execute(query))
+
+    return await asyncio.to_thread(_select)
 
 
 async def test_login_writes_an_audit_row_with_the_session_and_address(

@@ -157,7 +157,7 @@ def test_commands_on_an_unknown_user_fail_clearly(database_url: str, tmp_path: P
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
     name = server.create_database()
@@ -168,14 +168,11 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 def _revision(url: str) -> str | None:
-    async def _go() -> str | None:
-        engine = create_engine(url)
-        try:
-            return await migrate.current_revision(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(_go())
+    engine = create_engine(url)
+    try:
+        return migrate.current_revision_sync(engine)
+    finally:
+        engine.dispose()
 
 
 def test_migrate_brings_an_empty_database_to_head(empty_database_url: str, tmp_path: Path) -> None:

@@ -7,14 +7,13 @@ other integration tests clone), so upgrade, downgrade and the drift check run fo
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sodam.db import migrate
 from sodam.db.engine import create_engine
@@ -25,16 +24,14 @@ NOW = dt.datetime(2026, 1, 1, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def empty_engine(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[AsyncEngine]:
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
     """An engine on a database that has no tables at all."""
     if request.param == "sqlite":
-        engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+        engine = create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
         try:
             yield engine
         finally:
-            await engine.dispose()
+            engine.dispose()
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
     name = server.create_database()
@@ -42,24 +39,24 @@ async def empty_engine(
     try:
         yield engine
     finally:
-        await engine.dispose()
+        engine.dispose()
         server.drop_database(name)
 
 
-async def _table_names(engine: AsyncEngine) -> set[str]:
-    async with engine.connect() as conn:
-        return set(await conn.run_sync(lambda c: sa.inspect(c).get_table_names()))
+def _table_names(engine: sa.Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(sa.inspect(conn).get_table_names())
 
 
-async def _leftover_relations(engine: AsyncEngine) -> set[str]:
+def _leftover_relations(engine: sa.Engine) -> set[str]:
     """Every table, index, sequence and view still in the database except Alembic's own."""
-    async with engine.connect() as conn:
+    with engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            rows = await conn.execute(
+            rows = conn.execute(
                 sa.text("SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
             )
         else:
-            rows = await conn.execute(
+            rows = conn.execute(
                 sa.text(
                     "SELECT c.relname FROM pg_class c "
                     "JOIN pg_namespace n ON n.oid = c.relnamespace "
@@ -70,41 +67,41 @@ async def _leftover_relations(engine: AsyncEngine) -> set[str]:
     return {n for n in names if not n.startswith("alembic_version")}
 
 
-async def test_empty_database_upgrades_downgrades_and_upgrades_again_without_drift(
-    empty_engine: AsyncEngine,
+def test_empty_database_upgrades_downgrades_and_upgrades_again_without_drift(
+    empty_engine: sa.Engine,
 ) -> None:
-    assert await _table_names(empty_engine) == set()
-    assert await migrate.current_revision(empty_engine) is None
+    assert _table_names(empty_engine) == set()
+    assert migrate.current_revision_sync(empty_engine) is None
 
-    await migrate.upgrade(empty_engine)
-    assert await migrate.current_revision(empty_engine) == migrate.head_revision()
-    assert await _table_names(empty_engine) >= set(metadata.tables)
-    assert await migrate.schema_drift(empty_engine) == []
+    migrate.upgrade_sync(empty_engine)
+    assert migrate.current_revision_sync(empty_engine) == migrate.head_revision()
+    assert _table_names(empty_engine) >= set(metadata.tables)
+    assert migrate.schema_drift_sync(empty_engine) == []
 
-    await migrate.downgrade(empty_engine, "base")
-    assert await migrate.current_revision(empty_engine) is None
-    assert await _leftover_relations(empty_engine) == set()
+    migrate.downgrade_sync(empty_engine, "base")
+    assert migrate.current_revision_sync(empty_engine) is None
+    assert _leftover_relations(empty_engine) == set()
 
-    await migrate.upgrade(empty_engine)
-    assert await migrate.current_revision(empty_engine) == migrate.head_revision()
-    assert await migrate.schema_drift(empty_engine) == []
-
-
-async def test_upgrade_at_head_is_a_no_op(empty_engine: AsyncEngine) -> None:
-    await migrate.upgrade(empty_engine)
-    await migrate.upgrade(empty_engine)
-    assert await migrate.current_revision(empty_engine) == migrate.head_revision()
-    assert await migrate.schema_drift(empty_engine) == []
+    migrate.upgrade_sync(empty_engine)
+    assert migrate.current_revision_sync(empty_engine) == migrate.head_revision()
+    assert migrate.schema_drift_sync(empty_engine) == []
 
 
-async def test_drift_check_reports_a_schema_that_differs_from_the_tables(
-    empty_engine: AsyncEngine,
+def test_upgrade_at_head_is_a_no_op(empty_engine: sa.Engine) -> None:
+    migrate.upgrade_sync(empty_engine)
+    migrate.upgrade_sync(empty_engine)
+    assert migrate.current_revision_sync(empty_engine) == migrate.head_revision()
+    assert migrate.schema_drift_sync(empty_engine) == []
+
+
+def test_drift_check_reports_a_schema_that_differs_from_the_tables(
+    empty_engine: sa.Engine,
 ) -> None:
     # Proves the drift check can fail: a missing index must show up as a difference.
-    await migrate.upgrade(empty_engine)
-    async with empty_engine.begin() as conn:
-        await conn.execute(sa.text("DROP INDEX ix_messages_sender_id_created_at"))
-    drift = await migrate.schema_drift(empty_engine)
+    migrate.upgrade_sync(empty_engine)
+    with empty_engine.begin() as conn:
+        conn.execute(sa.text("DROP INDEX ix_messages_sender_id_created_at"))
+    drift = migrate.schema_drift_sync(empty_engine)
     assert any(
         diff[0] == "add_index" and diff[1].name == "ix_messages_sender_id_created_at"
         for diff in drift
@@ -116,21 +113,19 @@ async def test_drift_check_reports_a_schema_that_differs_from_the_tables(
 
 
 @pytest.fixture
-async def migrated_engine(empty_engine: AsyncEngine) -> AsyncEngine:
-    await migrate.upgrade(empty_engine)
+def migrated_engine(empty_engine: sa.Engine) -> sa.Engine:
+    migrate.upgrade_sync(empty_engine)
     return empty_engine
 
 
-async def _insert(conn: AsyncConnection, table: sa.Table, **values: Any) -> int:
-    return int(
-        (await conn.execute(sa.insert(table).values(**values).returning(table.c.id))).one()[0]
-    )
+def _insert(conn: sa.Connection, table: sa.Table, **values: Any) -> int:
+    return int((conn.execute(sa.insert(table).values(**values).returning(table.c.id))).one()[0])
 
 
-async def _room_and_sender(engine: AsyncEngine) -> tuple[int, int]:
-    async with engine.begin() as conn:
-        user_id = await _insert(conn, users, username="kim", created_at=NOW)
-        room_id = await _insert(conn, chat_rooms, kind="group", name="개발팀", created_at=NOW)
+def _room_and_sender(engine: sa.Engine) -> tuple[int, int]:
+    with engine.begin() as conn:
+        user_id = _insert(conn, users, username="kim", created_at=NOW)
+        room_id = _insert(conn, chat_rooms, kind="group", name="개발팀", created_at=NOW)
     return room_id, user_id
 
 
@@ -146,43 +141,40 @@ def _message(room_id: int, sender_id: int, *, seq: int, client_msg_id: str) -> d
     }
 
 
-async def test_a_room_cannot_hold_two_messages_with_the_same_seq(
-    migrated_engine: AsyncEngine,
+def test_a_room_cannot_hold_two_messages_with_the_same_seq(
+    migrated_engine: sa.Engine,
 ) -> None:
-    room_id, sender_id = await _room_and_sender(migrated_engine)
-    async with migrated_engine.begin() as conn:
-        await _insert(conn, messages, **_message(room_id, sender_id, seq=1, client_msg_id="a"))
-    with pytest.raises(IntegrityError):
-        async with migrated_engine.begin() as conn:
-            await _insert(conn, messages, **_message(room_id, sender_id, seq=1, client_msg_id="b"))
+    room_id, sender_id = _room_and_sender(migrated_engine)
+    with migrated_engine.begin() as conn:
+        _insert(conn, messages, **_message(room_id, sender_id, seq=1, client_msg_id="a"))
+    with pytest.raises(IntegrityError), migrated_engine.begin() as conn:
+        _insert(conn, messages, **_message(room_id, sender_id, seq=1, client_msg_id="b"))
 
 
-async def test_a_sender_cannot_reuse_a_client_msg_id_in_a_room(
-    migrated_engine: AsyncEngine,
+def test_a_sender_cannot_reuse_a_client_msg_id_in_a_room(
+    migrated_engine: sa.Engine,
 ) -> None:
-    room_id, sender_id = await _room_and_sender(migrated_engine)
-    async with migrated_engine.begin() as conn:
-        await _insert(conn, messages, **_message(room_id, sender_id, seq=1, client_msg_id="c1"))
-    with pytest.raises(IntegrityError):
-        async with migrated_engine.begin() as conn:
-            await _insert(conn, messages, **_message(room_id, sender_id, seq=2, client_msg_id="c1"))
+    room_id, sender_id = _room_and_sender(migrated_engine)
+    with migrated_engine.begin() as conn:
+        _insert(conn, messages, **_message(room_id, sender_id, seq=1, client_msg_id="c1"))
+    with pytest.raises(IntegrityError), migrated_engine.begin() as conn:
+        _insert(conn, messages, **_message(room_id, sender_id, seq=2, client_msg_id="c1"))
 
 
-async def test_the_same_client_msg_id_is_fine_in_another_room(
-    migrated_engine: AsyncEngine,
+def test_the_same_client_msg_id_is_fine_in_another_room(
+    migrated_engine: sa.Engine,
 ) -> None:
-    room_id, sender_id = await _room_and_sender(migrated_engine)
-    async with migrated_engine.begin() as conn:
-        other_room = await _insert(conn, chat_rooms, kind="group", name="기획팀", created_at=NOW)
-        await _insert(conn, messages, **_message(room_id, sender_id, seq=1, client_msg_id="c1"))
-        await _insert(conn, messages, **_message(other_room, sender_id, seq=1, client_msg_id="c1"))
-        count = (await conn.execute(sa.select(sa.func.count()).select_from(messages))).scalar_one()
+    room_id, sender_id = _room_and_sender(migrated_engine)
+    with migrated_engine.begin() as conn:
+        other_room = _insert(conn, chat_rooms, kind="group", name="기획팀", created_at=NOW)
+        _insert(conn, messages, **_message(room_id, sender_id, seq=1, client_msg_id="c1"))
+        _insert(conn, messages, **_message(other_room, sender_id, seq=1, client_msg_id="c1"))
+        count = (conn.execute(sa.select(sa.func.count()).select_from(messages))).scalar_one()
     assert count == 2
 
 
-async def test_only_one_direct_room_exists_per_pair(migrated_engine: AsyncEngine) -> None:
-    async with migrated_engine.begin() as conn:
-        await _insert(conn, chat_rooms, kind="direct", direct_key="1:2", created_at=NOW)
-    with pytest.raises(IntegrityError):
-        async with migrated_engine.begin() as conn:
-            await _insert(conn, chat_rooms, kind="direct", direct_key="1:2", created_at=NOW)
+def test_only_one_direct_room_exists_per_pair(migrated_engine: sa.Engine) -> None:
+    with migrated_engine.begin() as conn:
+        _insert(conn, chat_rooms, kind="direct", direct_key="1:2", created_at=NOW)
+    with pytest.raises(IntegrityError), migrated_engine.begin() as conn:
+        _insert(conn, chat_rooms, kind="direct", direct_key="1:2", created_at=NOW)

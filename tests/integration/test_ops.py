@@ -93,11 +93,6 @@ async def test_readyz_is_503_while_the_database_is_behind_the_migrations(
     assert (await unmigrated_client.get("/healthz")).status_code == 200
 
 
-@pytest.mark.xfail(
-    reason="app.py lifespan calls ensure_first_admin before checking the schema, so startup "
-    "fails on an unmigrated database instead of serving /readyz 503",
-    strict=True,
-)
 async def test_server_with_migrations_off_starts_on_an_empty_database_and_is_not_ready(
     empty_database_url: str, tmp_path: Path, fast_hasher: PasswordHasher
 ) -> None:

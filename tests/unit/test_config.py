@@ -87,7 +87,7 @@ def test_unknown_setting_is_refused() -> None:
 def test_defaults_are_the_embedded_shape() -> None:
     settings = Settings()
     assert (settings.mode, settings.host, settings.port) == ("production", "127.0.0.1", 8080)
-    assert settings.database_url == "sqlite+aiosqlite:///var/sodam.db"
+    assert settings.database_url == "sqlite:///var/sodam.db"
     assert settings.redis.url is None
     assert settings.s3.endpoint_url is None
     assert settings.files_dir == Path("var/files")
@@ -100,7 +100,7 @@ def test_environment_variables_use_the_sodam_prefix(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("PORT", "1234")  # no prefix: not ours
     settings = Settings()
     assert (settings.port, settings.mode) == (9000, "development")
-    assert settings.database_url == "sqlite+aiosqlite:////srv/sodam/sodam.db"
+    assert settings.database_url == "sqlite:////srv/sodam/sodam.db"
 
 
 def test_nested_groups_use_double_underscores(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -196,7 +196,7 @@ def test_masked_hides_the_database_password_and_every_secret() -> None:
 
 
 def test_masked_shows_the_default_sqlite_path() -> None:
-    assert Settings().masked()["database"]["url"] == "sqlite+aiosqlite:///var/sodam.db"
+    assert Settings().masked()["database"]["url"] == "sqlite:///var/sodam.db"
 
 
 def test_masked_keeps_a_url_without_credentials() -> None:

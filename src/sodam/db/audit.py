@@ -8,7 +8,6 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sodam.db.tables import audit_logs
 from sodam.domain.audit import AuditEntry
@@ -21,8 +20,8 @@ def chain_hash(prev_hash: str | None, fields: dict[str, Any]) -> str:
     return hashlib.sha256((prev_hash or "").encode() + payload).hexdigest()
 
 
-async def insert_audit_log(
-    conn: AsyncConnection,
+def insert_audit_log(
+    conn: sa.Connection,
     *,
     at: dt.datetime,
     actor_id: int | None,
@@ -34,9 +33,9 @@ async def insert_audit_log(
 ) -> None:
     """Appends one row in the caller's transaction (the same one as the audited action)."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_AUDIT_LOCK)))
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_AUDIT_LOCK)))
     prev_hash = (
-        await conn.execute(sa.select(audit_logs.c.hash).order_by(audit_logs.c.id.desc()).limit(1))
+        conn.execute(sa.select(audit_logs.c.hash).order_by(audit_logs.c.id.desc()).limit(1))
     ).scalar_one_or_none()
     fields = {
         "at": at.isoformat(),
@@ -47,7 +46,7 @@ async def insert_audit_log(
         "ip_address": ip_address,
         "data": data or {},
     }
-    await conn.execute(
+    conn.execute(
         sa.insert(audit_logs).values(
             at=at,
             actor_id=actor_id,
@@ -62,8 +61,8 @@ async def insert_audit_log(
     )
 
 
-async def select_audit_logs(
-    conn: AsyncConnection, *, action: str | None = None, limit: int = 100
+def select_audit_logs(
+    conn: sa.Connection, *, action: str | None = None, limit: int = 100
 ) -> list[AuditEntry]:
     query = sa.select(audit_logs).order_by(audit_logs.c.id.desc()).limit(limit)
     if action is not None:
@@ -81,5 +80,5 @@ async def select_audit_logs(
             prev_hash=row.prev_hash,
             hash=row.hash,
         )
-        for row in await conn.execute(query)
+        for row in conn.execute(query)
     ]

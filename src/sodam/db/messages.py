@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sodam.db.tables import (
     message_edits,
@@ -73,11 +72,11 @@ def message_from_row(row: Any, prefix: str = "") -> Message:
 _COLUMNS = message_columns(messages)
 
 
-async def select_message_by_client_id(
-    conn: AsyncConnection, room_id: RoomId, sender_id: UserId, client_msg_id: str
+def select_message_by_client_id(
+    conn: sa.Connection, room_id: RoomId, sender_id: UserId, client_msg_id: str
 ) -> Message | None:
     row = (
-        await conn.execute(
+        conn.execute(
             sa.select(*_COLUMNS).where(
                 messages.c.room_id == room_id,
                 messages.c.sender_id == sender_id,
@@ -88,8 +87,8 @@ async def select_message_by_client_id(
     return message_from_row(row) if row else None
 
 
-async def insert_message(
-    conn: AsyncConnection,
+def insert_message(
+    conn: sa.Connection,
     *,
     room_id: RoomId,
     seq: int,
@@ -119,7 +118,7 @@ async def insert_message(
         "created_at": now,
     }
     message_id = (
-        await conn.execute(sa.insert(messages).values(**values).returning(messages.c.id))
+        conn.execute(sa.insert(messages).values(**values).returning(messages.c.id))
     ).scalar_one()
     return Message(
         id=MessageId(message_id),
@@ -141,10 +140,10 @@ async def insert_message(
     )
 
 
-async def insert_mentions(conn: AsyncConnection, message: Message, user_ids: Sequence[int]) -> None:
+def insert_mentions(conn: sa.Connection, message: Message, user_ids: Sequence[int]) -> None:
     if not user_ids:
         return
-    await conn.execute(
+    conn.execute(
         sa.insert(message_mentions),
         [
             {"message_id": message.id, "user_id": u, "room_id": message.room_id, "seq": message.seq}
@@ -153,33 +152,29 @@ async def insert_mentions(conn: AsyncConnection, message: Message, user_ids: Seq
     )
 
 
-async def select_message(
-    conn: AsyncConnection, room_id: RoomId, message_id: MessageId
-) -> Message | None:
+def select_message(conn: sa.Connection, room_id: RoomId, message_id: MessageId) -> Message | None:
     row = (
-        await conn.execute(
+        conn.execute(
             sa.select(*_COLUMNS).where(messages.c.id == message_id, messages.c.room_id == room_id)
         )
     ).first()
     return message_from_row(row) if row else None
 
 
-async def select_message_any_room(conn: AsyncConnection, message_id: MessageId) -> Message | None:
-    row = (await conn.execute(sa.select(*_COLUMNS).where(messages.c.id == message_id))).first()
+def select_message_any_room(conn: sa.Connection, message_id: MessageId) -> Message | None:
+    row = (conn.execute(sa.select(*_COLUMNS).where(messages.c.id == message_id))).first()
     return message_from_row(row) if row else None
 
 
-async def select_messages_by_id(
-    conn: AsyncConnection, ids: Sequence[int]
-) -> dict[MessageId, Message]:
+def select_messages_by_id(conn: sa.Connection, ids: Sequence[int]) -> dict[MessageId, Message]:
     if not ids:
         return {}
-    rows = await conn.execute(sa.select(*_COLUMNS).where(messages.c.id.in_(set(ids))))
+    rows = conn.execute(sa.select(*_COLUMNS).where(messages.c.id.in_(set(ids))))
     return {MessageId(r.id): message_from_row(r) for r in rows}
 
 
-async def select_history(
-    conn: AsyncConnection,
+def select_history(
+    conn: sa.Connection,
     room_id: RoomId,
     *,
     visible_from_seq: int,
@@ -197,17 +192,17 @@ async def select_history(
         if before is not None:
             query = query.where(messages.c.seq < before)
         query = query.order_by(messages.c.seq.desc())
-    rows = [message_from_row(r) for r in await conn.execute(query.limit(limit))]
+    rows = [message_from_row(r) for r in conn.execute(query.limit(limit))]
     return rows if after is not None else rows[::-1]
 
 
-async def select_mentions(
-    conn: AsyncConnection, message_ids: Sequence[int]
+def select_mentions(
+    conn: sa.Connection, message_ids: Sequence[int]
 ) -> dict[MessageId, tuple[int, ...]]:
     if not message_ids:
         return {}
     out: dict[MessageId, list[int]] = defaultdict(list)
-    rows = await conn.execute(
+    rows = conn.execute(
         sa.select(message_mentions.c.message_id, message_mentions.c.user_id)
         .where(message_mentions.c.message_id.in_(message_ids))
         .order_by(message_mentions.c.message_id, message_mentions.c.user_id)
@@ -217,13 +212,13 @@ async def select_mentions(
     return {k: tuple(v) for k, v in out.items()}
 
 
-async def select_reactions(
-    conn: AsyncConnection, message_ids: Sequence[int]
+def select_reactions(
+    conn: sa.Connection, message_ids: Sequence[int]
 ) -> dict[MessageId, tuple[ReactionSummary, ...]]:
     if not message_ids:
         return {}
     grouped: dict[MessageId, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    rows = await conn.execute(
+    rows = conn.execute(
         sa.select(
             message_reactions.c.message_id,
             message_reactions.c.reaction,
@@ -247,24 +242,24 @@ async def select_reactions(
     }
 
 
-async def upsert_reaction(
-    conn: AsyncConnection, message_id: MessageId, user_id: UserId, reaction: str, now: dt.datetime
+def upsert_reaction(
+    conn: sa.Connection, message_id: MessageId, user_id: UserId, reaction: str, now: dt.datetime
 ) -> None:
-    await conn.execute(
+    conn.execute(
         sa.delete(message_reactions).where(
             message_reactions.c.message_id == message_id,
             message_reactions.c.user_id == user_id,
         )
     )
-    await conn.execute(
+    conn.execute(
         sa.insert(message_reactions).values(
             message_id=message_id, user_id=user_id, reaction=reaction, created_at=now
         )
     )
 
 
-async def delete_reaction(conn: AsyncConnection, message_id: MessageId, user_id: UserId) -> bool:
-    result = await conn.execute(
+def delete_reaction(conn: sa.Connection, message_id: MessageId, user_id: UserId) -> bool:
+    result = conn.execute(
         sa.delete(message_reactions).where(
             message_reactions.c.message_id == message_id,
             message_reactions.c.user_id == user_id,
@@ -273,11 +268,11 @@ async def delete_reaction(conn: AsyncConnection, message_id: MessageId, user_id:
     return result.rowcount == 1
 
 
-async def update_message_body(
-    conn: AsyncConnection, message: Message, body: str, editor_id: UserId, now: dt.datetime
+def update_message_body(
+    conn: sa.Connection, message: Message, body: str, editor_id: UserId, now: dt.datetime
 ) -> None:
     """Keeps the previous body in message_edits, then stores the new one."""
-    await conn.execute(
+    conn.execute(
         sa.insert(message_edits).values(
             message_id=message.id,
             previous_body=message.body or "",
@@ -285,53 +280,43 @@ async def update_message_body(
             edited_at=now,
         )
     )
-    await conn.execute(
+    conn.execute(
         sa.update(messages).where(messages.c.id == message.id).values(body=body, edited_at=now)
     )
 
 
-async def replace_mentions(
-    conn: AsyncConnection, message: Message, user_ids: Sequence[int], mentions_all: bool
+def replace_mentions(
+    conn: sa.Connection, message: Message, user_ids: Sequence[int], mentions_all: bool
 ) -> None:
-    await conn.execute(
-        sa.delete(message_mentions).where(message_mentions.c.message_id == message.id)
-    )
-    await insert_mentions(conn, message, user_ids)
-    await conn.execute(
+    conn.execute(sa.delete(message_mentions).where(message_mentions.c.message_id == message.id))
+    insert_mentions(conn, message, user_ids)
+    conn.execute(
         sa.update(messages).where(messages.c.id == message.id).values(mentions_all=mentions_all)
     )
 
 
-async def update_message_unsent(
-    conn: AsyncConnection, message_id: MessageId, actor_id: UserId, now: dt.datetime
+def update_message_unsent(
+    conn: sa.Connection, message_id: MessageId, actor_id: UserId, now: dt.datetime
 ) -> None:
     """Marks a message unsent for everyone. The original body stays for compliance (retention
     and legal hold decide when it is purged); every reader gets a tombstone."""
-    await conn.execute(
+    conn.execute(
         sa.update(messages)
         .where(messages.c.id == message_id)
         .values(deleted_at=now, deleted_by=actor_id)
     )
-    await conn.execute(
-        sa.delete(message_mentions).where(message_mentions.c.message_id == message_id)
-    )
-    await conn.execute(
-        sa.delete(message_reactions).where(message_reactions.c.message_id == message_id)
-    )
+    conn.execute(sa.delete(message_mentions).where(message_mentions.c.message_id == message_id))
+    conn.execute(sa.delete(message_reactions).where(message_reactions.c.message_id == message_id))
 
 
-async def update_message_hidden(
-    conn: AsyncConnection, message_id: MessageId, hidden_at: dt.datetime | None
+def update_message_hidden(
+    conn: sa.Connection, message_id: MessageId, hidden_at: dt.datetime | None
 ) -> None:
-    await conn.execute(
-        sa.update(messages).where(messages.c.id == message_id).values(hidden_at=hidden_at)
-    )
+    conn.execute(sa.update(messages).where(messages.c.id == message_id).values(hidden_at=hidden_at))
 
 
-async def select_edits(
-    conn: AsyncConnection, message_id: MessageId
-) -> list[tuple[str, dt.datetime]]:
-    rows = await conn.execute(
+def select_edits(conn: sa.Connection, message_id: MessageId) -> list[tuple[str, dt.datetime]]:
+    rows = conn.execute(
         sa.select(message_edits.c.previous_body, message_edits.c.edited_at)
         .where(message_edits.c.message_id == message_id)
         .order_by(message_edits.c.id)
@@ -339,11 +324,11 @@ async def select_edits(
     return [(r.previous_body, r.edited_at) for r in rows]
 
 
-async def insert_pin(
-    conn: AsyncConnection, room_id: RoomId, message_id: MessageId, user_id: UserId, now: dt.datetime
+def insert_pin(
+    conn: sa.Connection, room_id: RoomId, message_id: MessageId, user_id: UserId, now: dt.datetime
 ) -> bool:
     exists = (
-        await conn.execute(
+        conn.execute(
             sa.select(pins.c.message_id).where(
                 pins.c.room_id == room_id, pins.c.message_id == message_id
             )
@@ -351,7 +336,7 @@ async def insert_pin(
     ).first()
     if exists:
         return False
-    await conn.execute(
+    conn.execute(
         sa.insert(pins).values(
             room_id=room_id, message_id=message_id, pinned_by=user_id, pinned_at=now
         )
@@ -359,15 +344,15 @@ async def insert_pin(
     return True
 
 
-async def delete_pin(conn: AsyncConnection, room_id: RoomId, message_id: MessageId) -> bool:
-    result = await conn.execute(
+def delete_pin(conn: sa.Connection, room_id: RoomId, message_id: MessageId) -> bool:
+    result = conn.execute(
         sa.delete(pins).where(pins.c.room_id == room_id, pins.c.message_id == message_id)
     )
     return result.rowcount == 1
 
 
-async def select_pinned_ids(conn: AsyncConnection, room_id: RoomId) -> list[MessageId]:
-    rows = await conn.execute(
+def select_pinned_ids(conn: sa.Connection, room_id: RoomId) -> list[MessageId]:
+    rows = conn.execute(
         sa.select(pins.c.message_id)
         .where(pins.c.room_id == room_id)
         .order_by(pins.c.pinned_at.desc())
@@ -375,8 +360,8 @@ async def select_pinned_ids(conn: AsyncConnection, room_id: RoomId) -> list[Mess
     return [MessageId(m) for m in rows.scalars()]
 
 
-async def insert_room_event(
-    conn: AsyncConnection,
+def insert_room_event(
+    conn: sa.Connection,
     *,
     room_id: RoomId,
     event_seq: int,
@@ -387,7 +372,7 @@ async def insert_room_event(
     payload: dict[str, Any],
     now: dt.datetime,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         sa.insert(room_events).values(
             room_id=room_id,
             event_seq=event_seq,
@@ -401,19 +386,19 @@ async def insert_room_event(
     )
 
 
-async def select_events_after(
-    conn: AsyncConnection, room_id: RoomId, after_event_seq: int, limit: int
+def select_events_after(
+    conn: sa.Connection, room_id: RoomId, after_event_seq: int, limit: int
 ) -> tuple[list[Message], list[StoredRoomEvent]]:
     """Messages created and other room events with event_seq > cursor, at most ``limit`` in all
     (the caller merges them by event_seq and keeps the first ``limit``)."""
-    msg_rows = await conn.execute(
+    msg_rows = conn.execute(
         sa.select(*_COLUMNS)
         .where(messages.c.room_id == room_id, messages.c.event_seq > after_event_seq)
         .order_by(messages.c.event_seq)
         .limit(limit)
     )
     found = [message_from_row(r) for r in msg_rows]
-    ev_rows = await conn.execute(
+    ev_rows = conn.execute(
         sa.select(room_events)
         .where(room_events.c.room_id == room_id, room_events.c.event_seq > after_event_seq)
         .order_by(room_events.c.event_seq)
@@ -435,14 +420,14 @@ async def select_events_after(
     return found, events
 
 
-async def select_messages_at(
-    conn: AsyncConnection, keys: Sequence[tuple[int, int]]
+def select_messages_at(
+    conn: sa.Connection, keys: Sequence[tuple[int, int]]
 ) -> dict[RoomId, Message]:
     """The messages at the given (room_id, seq) pairs, keyed by room (room list previews)."""
     keys = [k for k in keys if k[1] > 0]
     if not keys:
         return {}
-    rows = await conn.execute(
+    rows = conn.execute(
         sa.select(*_COLUMNS).where(sa.tuple_(messages.c.room_id, messages.c.seq).in_(keys))
     )
     return {RoomId(r.room_id): message_from_row(r) for r in rows}

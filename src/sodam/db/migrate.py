@@ -1,11 +1,12 @@
 """Programmatic Alembic: upgrade, downgrade, current revision and the drift check.
 
-Alembic's command API is synchronous; each function here runs it inside ``run_sync`` on one async
-connection, so the same code works for aiosqlite and asyncpg.
+The functions are coroutines that run Alembic (synchronous) in a thread, so callers on the event
+loop never block; ``*_sync`` variants serve the CLI and tests that have no loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sodam.db.tables import metadata
 
@@ -35,54 +35,59 @@ def head_revision() -> str:
     return head
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
-    await _run(engine, lambda cfg: command.upgrade(cfg, revision))
+def _run_sync(engine: sa.Engine, action: Any) -> None:
+    with engine.connect() as conn:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations recreate tables, so foreign keys must be off while they run (the
+            # pragma is ignored inside a transaction, hence before any BEGIN).
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            action(cfg)
+            conn.commit()
+        finally:
+            if sqlite:
+                conn.rollback()
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
 
-async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    await _run(engine, lambda cfg: command.downgrade(cfg, revision))
+def upgrade_sync(engine: sa.Engine, revision: str = "head") -> None:
+    _run_sync(engine, lambda cfg: command.upgrade(cfg, revision))
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
-    def _current(sync_conn: sa.Connection) -> str | None:
-        return MigrationContext.configure(sync_conn).get_current_revision()
-
-    async with engine.connect() as conn:
-        return await conn.run_sync(_current)
+def downgrade_sync(engine: sa.Engine, revision: str) -> None:
+    _run_sync(engine, lambda cfg: command.downgrade(cfg, revision))
 
 
-async def schema_drift(engine: AsyncEngine) -> list[Any]:
-    """Differences between the migrated database and the table definitions (empty = in sync)."""
+def current_revision_sync(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
 
-    def _compare(sync_conn: sa.Connection) -> list[Any]:
+
+def schema_drift_sync(engine: sa.Engine) -> list[Any]:
+    with engine.connect() as conn:
         ctx = MigrationContext.configure(
-            sync_conn, opts={"compare_type": True, "compare_server_default": True}
+            conn, opts={"compare_type": True, "compare_server_default": True}
         )
         return list(compare_metadata(ctx, metadata))
 
-    async with engine.connect() as conn:
-        return await conn.run_sync(_compare)
+
+async def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    await asyncio.to_thread(upgrade_sync, engine, revision)
 
 
-async def _run(engine: AsyncEngine, action: Any) -> None:
-    def _in_sync(sync_conn: sa.Connection) -> None:
-        cfg = alembic_config()
-        cfg.attributes["connection"] = sync_conn
-        action(cfg)
+async def downgrade(engine: sa.Engine, revision: str) -> None:
+    await asyncio.to_thread(downgrade_sync, engine, revision)
 
-    async with engine.connect() as conn:
-        sqlite = engine.dialect.name == "sqlite"
-        raw: Any = None
-        if sqlite:
-            # Batch migrations recreate tables, so foreign keys must be off while they run; the
-            # pragma is ignored inside a transaction, hence the raw connection before any BEGIN.
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert raw is not None  # noqa: S101 -- a checked-out connection has a driver
-            await raw.execute("PRAGMA foreign_keys=OFF")
-        try:
-            await conn.run_sync(_in_sync)
-            await conn.commit()
-        finally:
-            if sqlite:
-                await conn.rollback()
-                await raw.execute("PRAGMA foreign_keys=ON")
+
+async def current_revision(engine: sa.Engine) -> str | None:
+    return await asyncio.to_thread(current_revision_sync, engine)
+
+
+async def schema_drift(engine: sa.Engine) -> list[Any]:
+    """Differences between the migrated database and the table definitions (empty = in sync)."""
+    return await asyncio.to_thread(schema_drift_sync, engine)

@@ -5,17 +5,16 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sodam.db.tables import room_members
 from sodam.domain.ids import RoomId, UserId
 
 
-async def advance_last_read(
-    conn: AsyncConnection, room_id: RoomId, user_id: UserId, seq: int, now: dt.datetime
+def advance_last_read(
+    conn: sa.Connection, room_id: RoomId, user_id: UserId, seq: int, now: dt.datetime
 ) -> bool:
     """Moves the read position forward only (monotonic); False when it was already there."""
-    result = await conn.execute(
+    result = conn.execute(
         sa.update(room_members)
         .where(
             room_members.c.room_id == room_id,
@@ -27,24 +26,22 @@ async def advance_last_read(
     return result.rowcount == 1
 
 
-async def set_last_read(
-    conn: AsyncConnection, room_id: RoomId, user_id: UserId, seq: int, now: dt.datetime
+def set_last_read(
+    conn: sa.Connection, room_id: RoomId, user_id: UserId, seq: int, now: dt.datetime
 ) -> None:
     """Sets the read position, backwards too ("mark as unread")."""
-    await conn.execute(
+    conn.execute(
         sa.update(room_members)
         .where(room_members.c.room_id == room_id, room_members.c.user_id == user_id)
         .values(last_read_seq=seq, last_read_at=now)
     )
 
 
-async def select_laggards(
-    conn: AsyncConnection, room_id: RoomId, below_seq: int
-) -> list[tuple[int, int]]:
+def select_laggards(conn: sa.Connection, room_id: RoomId, below_seq: int) -> list[tuple[int, int]]:
     """(user_id, last_read_seq) of members who have not read ``below_seq``: the only ones that
     count toward any unread number of messages up to it. Uses the (room_id, last_read_seq)
     index, so a large room where most members are caught up stays cheap."""
-    rows = await conn.execute(
+    rows = conn.execute(
         sa.select(room_members.c.user_id, room_members.c.last_read_seq).where(
             room_members.c.room_id == room_id, room_members.c.last_read_seq < below_seq
         )
@@ -52,8 +49,8 @@ async def select_laggards(
     return [(r.user_id, r.last_read_seq) for r in rows]
 
 
-async def select_read_positions(conn: AsyncConnection, room_id: RoomId) -> list[tuple[int, int]]:
-    rows = await conn.execute(
+def select_read_positions(conn: sa.Connection, room_id: RoomId) -> list[tuple[int, int]]:
+    rows = conn.execute(
         sa.select(room_members.c.user_id, room_members.c.last_read_seq)
         .where(room_members.c.room_id == room_id)
         .order_by(room_members.c.user_id)
@@ -61,8 +58,8 @@ async def select_read_positions(conn: AsyncConnection, room_id: RoomId) -> list[
     return [(r.user_id, r.last_read_seq) for r in rows]
 
 
-async def select_unread_members(
-    conn: AsyncConnection,
+def select_unread_members(
+    conn: sa.Connection,
     room_id: RoomId,
     seq: int,
     sender_id: int | None,
@@ -82,4 +79,4 @@ async def select_unread_members(
     )
     if sender_id is not None:
         query = query.where(room_members.c.user_id != sender_id)
-    return [int(u) for u in (await conn.execute(query)).scalars()]
+    return [int(u) for u in (conn.execute(query)).scalars()]

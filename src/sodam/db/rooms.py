@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sodam.db.tables import chat_rooms, message_mentions, profiles, room_members
 from sodam.domain.ids import MessageId, RoomId, UserId
@@ -49,8 +48,8 @@ def _membership(row: Any) -> Membership:
     )
 
 
-async def insert_room(
-    conn: AsyncConnection,
+def insert_room(
+    conn: sa.Connection,
     *,
     kind: str,
     name: str | None,
@@ -76,32 +75,32 @@ async def insert_room(
         .returning(chat_rooms.c.id)
     )
     if direct_key is None:
-        return RoomId((await conn.execute(stmt)).scalar_one())
+        return RoomId((conn.execute(stmt)).scalar_one())
     try:
-        async with conn.begin_nested():
-            return RoomId((await conn.execute(stmt)).scalar_one())
+        with conn.begin_nested():
+            return RoomId((conn.execute(stmt)).scalar_one())
     except IntegrityError:
         return None
 
 
-async def select_room_id_by_direct_key(conn: AsyncConnection, key: str) -> RoomId | None:
+def select_room_id_by_direct_key(conn: sa.Connection, key: str) -> RoomId | None:
     found = (
-        await conn.execute(sa.select(chat_rooms.c.id).where(chat_rooms.c.direct_key == key))
+        conn.execute(sa.select(chat_rooms.c.id).where(chat_rooms.c.direct_key == key))
     ).scalar_one_or_none()
     return RoomId(found) if found is not None else None
 
 
-async def select_room(conn: AsyncConnection, room_id: RoomId) -> Room | None:
-    row = (await conn.execute(sa.select(chat_rooms).where(chat_rooms.c.id == room_id))).first()
+def select_room(conn: sa.Connection, room_id: RoomId) -> Room | None:
+    row = (conn.execute(sa.select(chat_rooms).where(chat_rooms.c.id == room_id))).first()
     return _room(row) if row else None
 
 
-async def select_room_and_membership(
-    conn: AsyncConnection, room_id: RoomId, user_id: UserId
+def select_room_and_membership(
+    conn: sa.Connection, room_id: RoomId, user_id: UserId
 ) -> tuple[Room, Membership] | None:
     """The room and the caller's membership in one statement (the authorisation choke point)."""
     row = (
-        await conn.execute(
+        conn.execute(
             sa.select(
                 chat_rooms,
                 room_members.c.room_id,
@@ -125,8 +124,8 @@ async def select_room_and_membership(
     return _room(row), _membership(row)
 
 
-async def insert_member(
-    conn: AsyncConnection,
+def insert_member(
+    conn: sa.Connection,
     *,
     room_id: RoomId,
     user_id: UserId,
@@ -138,8 +137,8 @@ async def insert_member(
 ) -> bool:
     """Adds a member; False when they already are one."""
     try:
-        async with conn.begin_nested():
-            await conn.execute(
+        with conn.begin_nested():
+            conn.execute(
                 sa.insert(room_members).values(
                     room_id=room_id,
                     user_id=user_id,
@@ -159,8 +158,8 @@ async def insert_member(
     return True
 
 
-async def delete_member(conn: AsyncConnection, room_id: RoomId, user_id: UserId) -> bool:
-    result = await conn.execute(
+def delete_member(conn: sa.Connection, room_id: RoomId, user_id: UserId) -> bool:
+    result = conn.execute(
         sa.delete(room_members).where(
             room_members.c.room_id == room_id, room_members.c.user_id == user_id
         )
@@ -168,11 +167,11 @@ async def delete_member(conn: AsyncConnection, room_id: RoomId, user_id: UserId)
     return result.rowcount == 1
 
 
-async def refresh_member_count(conn: AsyncConnection, room_id: RoomId) -> int:
+def refresh_member_count(conn: sa.Connection, room_id: RoomId) -> int:
     count = sa.select(sa.func.count()).where(room_members.c.room_id == room_id).scalar_subquery()
     return int(
         (
-            await conn.execute(
+            conn.execute(
                 sa.update(chat_rooms)
                 .where(chat_rooms.c.id == room_id)
                 .values(member_count=count)
@@ -182,8 +181,8 @@ async def refresh_member_count(conn: AsyncConnection, room_id: RoomId) -> int:
     )
 
 
-async def next_seqs(
-    conn: AsyncConnection, room_id: RoomId, *, message: bool, now: dt.datetime
+def next_seqs(
+    conn: sa.Connection, room_id: RoomId, *, message: bool, now: dt.datetime
 ) -> tuple[int, int]:
     """Takes the room's next event seq (and next message seq when ``message``).
 
@@ -195,7 +194,7 @@ async def next_seqs(
         values["last_seq"] = chat_rooms.c.last_seq + 1
         values["last_message_at"] = now
     row = (
-        await conn.execute(
+        conn.execute(
             sa.update(chat_rooms)
             .where(chat_rooms.c.id == room_id)
             .values(**values)
@@ -205,26 +204,22 @@ async def next_seqs(
     return int(row.last_seq), int(row.last_event_seq)
 
 
-async def update_room_fields(
-    conn: AsyncConnection, room_id: RoomId, values: dict[str, Any]
-) -> None:
-    await conn.execute(sa.update(chat_rooms).where(chat_rooms.c.id == room_id).values(**values))
+def update_room_fields(conn: sa.Connection, room_id: RoomId, values: dict[str, Any]) -> None:
+    conn.execute(sa.update(chat_rooms).where(chat_rooms.c.id == room_id).values(**values))
 
 
-async def update_member_fields(
-    conn: AsyncConnection, room_id: RoomId, user_id: UserId, values: dict[str, Any]
+def update_member_fields(
+    conn: sa.Connection, room_id: RoomId, user_id: UserId, values: dict[str, Any]
 ) -> None:
-    await conn.execute(
+    conn.execute(
         sa.update(room_members)
         .where(room_members.c.room_id == room_id, room_members.c.user_id == user_id)
         .values(**values)
     )
 
 
-async def select_member_room_ids(conn: AsyncConnection, user_id: UserId) -> list[RoomId]:
-    rows = await conn.execute(
-        sa.select(room_members.c.room_id).where(room_members.c.user_id == user_id)
-    )
+def select_member_room_ids(conn: sa.Connection, user_id: UserId) -> list[RoomId]:
+    rows = conn.execute(sa.select(room_members.c.room_id).where(room_members.c.user_id == user_id))
     return [RoomId(r) for r in rows.scalars()]
 
 
@@ -237,10 +232,10 @@ class MemberRow:
     last_read_seq: int
 
 
-async def select_members(
-    conn: AsyncConnection, room_id: RoomId, *, after_user_id: int = 0, limit: int = 1000
+def select_members(
+    conn: sa.Connection, room_id: RoomId, *, after_user_id: int = 0, limit: int = 1000
 ) -> list[MemberRow]:
-    rows = await conn.execute(
+    rows = conn.execute(
         sa.select(
             room_members.c.user_id,
             profiles.c.display_name,
@@ -259,20 +254,18 @@ async def select_members(
     ]
 
 
-async def select_member_user_ids(conn: AsyncConnection, room_id: RoomId) -> list[UserId]:
-    rows = await conn.execute(
-        sa.select(room_members.c.user_id).where(room_members.c.room_id == room_id)
-    )
+def select_member_user_ids(conn: sa.Connection, room_id: RoomId) -> list[UserId]:
+    rows = conn.execute(sa.select(room_members.c.user_id).where(room_members.c.room_id == room_id))
     return [UserId(u) for u in rows.scalars()]
 
 
-async def select_oldest_other_member(
-    conn: AsyncConnection, room_id: RoomId, user_id: UserId
+def select_oldest_other_member(
+    conn: sa.Connection, room_id: RoomId, user_id: UserId
 ) -> UserId | None:
     """The next owner when the owner leaves: the highest role, then the earliest to join."""
     rank = sa.case((room_members.c.role == "admin", 0), else_=1)
     found = (
-        await conn.execute(
+        conn.execute(
             sa.select(room_members.c.user_id)
             .where(room_members.c.room_id == room_id, room_members.c.user_id != user_id)
             .order_by(rank, room_members.c.joined_at, room_members.c.user_id)
@@ -291,8 +284,8 @@ class RoomListRow:
     unread_mentions: int
 
 
-async def select_room_list(
-    conn: AsyncConnection, user_id: UserId, room_id: RoomId | None = None
+def select_room_list(
+    conn: sa.Connection, user_id: UserId, room_id: RoomId | None = None
 ) -> list[RoomListRow]:
     """Every room of the user with what the room list shows, in one statement.
 
@@ -345,7 +338,7 @@ async def select_room_list(
     if room_id is not None:
         query = query.where(chat_rooms.c.id == room_id)
     out: list[RoomListRow] = []
-    for r in await conn.execute(query):
+    for r in conn.execute(query):
         peer_user = UserId(r.peer_user_id) if r.kind == "direct" and r.peer_user_id else None
         out.append(
             RoomListRow(
@@ -359,13 +352,11 @@ async def select_room_list(
     return out
 
 
-async def select_members_among(
-    conn: AsyncConnection, room_id: RoomId, user_ids: set[int]
-) -> list[UserId]:
+def select_members_among(conn: sa.Connection, room_id: RoomId, user_ids: set[int]) -> list[UserId]:
     """Which of ``user_ids`` are members (mentions of non-members are dropped)."""
     if not user_ids:
         return []
-    rows = await conn.execute(
+    rows = conn.execute(
         sa.select(room_members.c.user_id)
         .where(room_members.c.room_id == room_id, room_members.c.user_id.in_(user_ids))
         .order_by(room_members.c.user_id)
@@ -373,9 +364,9 @@ async def select_members_among(
     return [UserId(u) for u in rows.scalars()]
 
 
-async def select_max_visible_from(conn: AsyncConnection, room_id: RoomId) -> int:
+def select_max_visible_from(conn: sa.Connection, room_id: RoomId) -> int:
     found = (
-        await conn.execute(
+        conn.execute(
             sa.select(sa.func.max(room_members.c.visible_from_seq)).where(
                 room_members.c.room_id == room_id
             )

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sodam.db.tables import login_failures, refresh_tokens, sessions, users
 from sodam.db.users import USER_COLUMNS_NO_ID, USER_FROM, user_from_row
@@ -28,8 +27,8 @@ def _session(row: Any) -> Session:
     )
 
 
-async def insert_session(
-    conn: AsyncConnection,
+def insert_session(
+    conn: sa.Connection,
     *,
     session_id: SessionId,
     user_id: UserId,
@@ -40,7 +39,7 @@ async def insert_session(
     now: dt.datetime,
     expires_at: dt.datetime,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         sa.insert(sessions).values(
             id=session_id,
             user_id=user_id,
@@ -55,21 +54,21 @@ async def insert_session(
     )
 
 
-async def insert_refresh_token(
-    conn: AsyncConnection, session_id: SessionId, token_hash: str, now: dt.datetime
+def insert_refresh_token(
+    conn: sa.Connection, session_id: SessionId, token_hash: str, now: dt.datetime
 ) -> None:
-    await conn.execute(
+    conn.execute(
         sa.insert(refresh_tokens).values(
             session_id=session_id, token_hash=token_hash, created_at=now
         )
     )
 
 
-async def select_refresh_token(
-    conn: AsyncConnection, token_hash: str
+def select_refresh_token(
+    conn: sa.Connection, token_hash: str
 ) -> tuple[int, SessionId, dt.datetime | None] | None:
     row = (
-        await conn.execute(
+        conn.execute(
             sa.select(
                 refresh_tokens.c.id, refresh_tokens.c.session_id, refresh_tokens.c.used_at
             ).where(refresh_tokens.c.token_hash == token_hash)
@@ -78,9 +77,9 @@ async def select_refresh_token(
     return (row.id, SessionId(row.session_id), row.used_at) if row else None
 
 
-async def mark_refresh_token_used(conn: AsyncConnection, token_id: int, now: dt.datetime) -> bool:
+def mark_refresh_token_used(conn: sa.Connection, token_id: int, now: dt.datetime) -> bool:
     """Marks the token used; False when another request used it first (a concurrent reuse)."""
-    result = await conn.execute(
+    result = conn.execute(
         sa.update(refresh_tokens)
         .where(refresh_tokens.c.id == token_id, refresh_tokens.c.used_at.is_(None))
         .values(used_at=now)
@@ -88,17 +87,17 @@ async def mark_refresh_token_used(conn: AsyncConnection, token_id: int, now: dt.
     return result.rowcount == 1
 
 
-async def select_session(conn: AsyncConnection, session_id: SessionId) -> Session | None:
-    row = (await conn.execute(sa.select(sessions).where(sessions.c.id == session_id))).first()
+def select_session(conn: sa.Connection, session_id: SessionId) -> Session | None:
+    row = (conn.execute(sa.select(sessions).where(sessions.c.id == session_id))).first()
     return _session(row) if row else None
 
 
-async def select_live_session_and_user_state(
-    conn: AsyncConnection, session_id: SessionId, now: dt.datetime
+def select_live_session_and_user_state(
+    conn: sa.Connection, session_id: SessionId, now: dt.datetime
 ) -> tuple[Session, bool] | None:
     """The session if it is neither revoked nor expired, and whether its user is active."""
     row = (
-        await conn.execute(
+        conn.execute(
             sa.select(sessions, users.c.deactivated_at.label("user_deactivated_at"))
             .join(users, users.c.id == sessions.c.user_id)
             .where(
@@ -113,12 +112,12 @@ async def select_live_session_and_user_state(
     return _session(row), row.user_deactivated_at is None
 
 
-async def select_session_user(
-    conn: AsyncConnection, session_id: SessionId, now: dt.datetime
+def select_session_user(
+    conn: sa.Connection, session_id: SessionId, now: dt.datetime
 ) -> tuple[Session, User] | None:
     """A live (unrevoked, unexpired) session and its user, in one statement (every request)."""
     row = (
-        await conn.execute(
+        conn.execute(
             sa.select(sessions, *USER_COLUMNS_NO_ID)
             .select_from(sessions.join(USER_FROM, users.c.id == sessions.c.user_id))
             .where(
@@ -133,10 +132,8 @@ async def select_session_user(
     return _session(row), user_from_row(row, user_id=row.user_id)
 
 
-async def select_user_sessions(
-    conn: AsyncConnection, user_id: UserId, now: dt.datetime
-) -> list[Session]:
-    rows = await conn.execute(
+def select_user_sessions(conn: sa.Connection, user_id: UserId, now: dt.datetime) -> list[Session]:
+    rows = conn.execute(
         sa.select(sessions)
         .where(
             sessions.c.user_id == user_id,
@@ -148,24 +145,24 @@ async def select_user_sessions(
     return [_session(row) for row in rows]
 
 
-async def update_session_seen(
-    conn: AsyncConnection,
+def update_session_seen(
+    conn: sa.Connection,
     session_id: SessionId,
     now: dt.datetime,
     ip_address: str | None,
     expires_at: dt.datetime,
 ) -> None:
-    await conn.execute(
+    conn.execute(
         sa.update(sessions)
         .where(sessions.c.id == session_id)
         .values(last_seen_at=now, ip_address=ip_address, expires_at=expires_at)
     )
 
 
-async def revoke_session(
-    conn: AsyncConnection, session_id: SessionId, now: dt.datetime, reason: str
+def revoke_session(
+    conn: sa.Connection, session_id: SessionId, now: dt.datetime, reason: str
 ) -> bool:
-    result = await conn.execute(
+    result = conn.execute(
         sa.update(sessions)
         .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
         .values(revoked_at=now, revoked_reason=reason)
@@ -173,8 +170,8 @@ async def revoke_session(
     return result.rowcount == 1
 
 
-async def revoke_user_sessions(
-    conn: AsyncConnection,
+def revoke_user_sessions(
+    conn: sa.Connection,
     user_id: UserId,
     now: dt.datetime,
     reason: str,
@@ -187,9 +184,9 @@ async def revoke_user_sessions(
     )
     if keep is not None:
         query = query.where(sessions.c.id != keep)
-    ids = [SessionId(sid) for sid in (await conn.execute(query)).scalars()]
+    ids = [SessionId(sid) for sid in (conn.execute(query)).scalars()]
     if ids:
-        await conn.execute(
+        conn.execute(
             sa.update(sessions)
             .where(sessions.c.id.in_(ids))
             .values(revoked_at=now, revoked_reason=reason)
@@ -197,16 +194,16 @@ async def revoke_user_sessions(
     return ids
 
 
-async def insert_login_failure(
-    conn: AsyncConnection, username: str, ip_address: str, now: dt.datetime
+def insert_login_failure(
+    conn: sa.Connection, username: str, ip_address: str, now: dt.datetime
 ) -> None:
-    await conn.execute(
+    conn.execute(
         sa.insert(login_failures).values(username=username, ip_address=ip_address, failed_at=now)
     )
 
 
-async def count_login_failures(
-    conn: AsyncConnection, *, username: str, ip_address: str, since: dt.datetime
+def count_login_failures(
+    conn: sa.Connection, *, username: str, ip_address: str, since: dt.datetime
 ) -> tuple[int, int]:
     """Recent failures for the account and for the address."""
     by_user = (
@@ -219,13 +216,13 @@ async def count_login_failures(
         .where(login_failures.c.ip_address == ip_address, login_failures.c.failed_at > since)
         .scalar_subquery()
     )
-    row = (await conn.execute(sa.select(by_user.label("u"), by_ip.label("a")))).one()
+    row = (conn.execute(sa.select(by_user.label("u"), by_ip.label("a")))).one()
     return int(row.u), int(row.a)
 
 
-async def delete_login_failures(conn: AsyncConnection, *, username: str) -> None:
-    await conn.execute(sa.delete(login_failures).where(login_failures.c.username == username))
+def delete_login_failures(conn: sa.Connection, *, username: str) -> None:
+    conn.execute(sa.delete(login_failures).where(login_failures.c.username == username))
 
 
-async def delete_login_failures_before(conn: AsyncConnection, before: dt.datetime) -> None:
-    await conn.execute(sa.delete(login_failures).where(login_failures.c.failed_at < before))
+def delete_login_failures_before(conn: sa.Connection, before: dt.datetime) -> None:
+    conn.execute(sa.delete(login_failures).where(login_failures.c.failed_at < before))

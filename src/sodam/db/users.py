@@ -7,7 +7,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sodam.db.tables import profiles, users
 from sodam.domain.accounts import Profile, User
@@ -42,8 +41,8 @@ def _user(row: Any) -> User:
     return user_from_row(row, user_id=row.id)
 
 
-async def insert_user(
-    conn: AsyncConnection,
+def insert_user(
+    conn: sa.Connection,
     *,
     username: str,
     display_name: str,
@@ -53,7 +52,7 @@ async def insert_user(
 ) -> User:
     try:
         user_id = (
-            await conn.execute(
+            conn.execute(
                 sa.insert(users)
                 .values(
                     username=username,
@@ -67,7 +66,7 @@ async def insert_user(
         ).scalar_one()
     except IntegrityError as exc:
         raise Conflict("username_taken", "That user name is already taken.") from exc
-    await conn.execute(
+    conn.execute(
         sa.insert(profiles).values(user_id=user_id, display_name=display_name, updated_at=now)
     )
     return User(
@@ -81,20 +80,18 @@ async def insert_user(
     )
 
 
-async def select_user(conn: AsyncConnection, user_id: UserId) -> User | None:
+def select_user(conn: sa.Connection, user_id: UserId) -> User | None:
     row = (
-        await conn.execute(
-            sa.select(*_USER_COLUMNS).select_from(USER_FROM).where(users.c.id == user_id)
-        )
+        conn.execute(sa.select(*_USER_COLUMNS).select_from(USER_FROM).where(users.c.id == user_id))
     ).first()
     return _user(row) if row else None
 
 
-async def select_user_with_hash_by_username(
-    conn: AsyncConnection, username: str
+def select_user_with_hash_by_username(
+    conn: sa.Connection, username: str
 ) -> tuple[User, str | None] | None:
     row = (
-        await conn.execute(
+        conn.execute(
             sa.select(*_USER_COLUMNS, users.c.password_hash)
             .select_from(USER_FROM)
             .where(users.c.username == username)
@@ -103,8 +100,8 @@ async def select_user_with_hash_by_username(
     return (_user(row), row.password_hash) if row else None
 
 
-async def select_users(
-    conn: AsyncConnection, *, after_id: int, limit: int, include_inactive: bool
+def select_users(
+    conn: sa.Connection, *, after_id: int, limit: int, include_inactive: bool
 ) -> list[User]:
     query = (
         sa.select(*_USER_COLUMNS)
@@ -115,17 +112,17 @@ async def select_users(
     )
     if not include_inactive:
         query = query.where(users.c.deactivated_at.is_(None))
-    return [_user(row) for row in await conn.execute(query)]
+    return [_user(row) for row in conn.execute(query)]
 
 
-async def count_users(conn: AsyncConnection) -> int:
-    return int((await conn.execute(sa.select(sa.func.count()).select_from(users))).scalar_one())
+def count_users(conn: sa.Connection) -> int:
+    return int((conn.execute(sa.select(sa.func.count()).select_from(users))).scalar_one())
 
 
-async def update_password_hash(
-    conn: AsyncConnection, user_id: UserId, password_hash: str, now: dt.datetime
+def update_password_hash(
+    conn: sa.Connection, user_id: UserId, password_hash: str, now: dt.datetime
 ) -> bool:
-    result = await conn.execute(
+    result = conn.execute(
         sa.update(users)
         .where(users.c.id == user_id)
         .values(password_hash=password_hash, password_changed_at=now)
@@ -133,17 +130,17 @@ async def update_password_hash(
     return result.rowcount == 1
 
 
-async def update_user_deactivated(
-    conn: AsyncConnection, user_id: UserId, deactivated_at: dt.datetime | None
+def update_user_deactivated(
+    conn: sa.Connection, user_id: UserId, deactivated_at: dt.datetime | None
 ) -> bool:
-    result = await conn.execute(
+    result = conn.execute(
         sa.update(users).where(users.c.id == user_id).values(deactivated_at=deactivated_at)
     )
     return result.rowcount == 1
 
 
-async def select_profile(conn: AsyncConnection, user_id: UserId) -> Profile | None:
-    row = (await conn.execute(sa.select(profiles).where(profiles.c.user_id == user_id))).first()
+def select_profile(conn: sa.Connection, user_id: UserId) -> Profile | None:
+    row = (conn.execute(sa.select(profiles).where(profiles.c.user_id == user_id))).first()
     if row is None:
         return None
     return Profile(
@@ -159,9 +156,9 @@ async def select_profile(conn: AsyncConnection, user_id: UserId) -> Profile | No
     )
 
 
-async def update_profile(
-    conn: AsyncConnection, user_id: UserId, values: dict[str, Any], now: dt.datetime
+def update_profile(
+    conn: sa.Connection, user_id: UserId, values: dict[str, Any], now: dt.datetime
 ) -> None:
-    await conn.execute(
+    conn.execute(
         sa.update(profiles).where(profiles.c.user_id == user_id).values(**values, updated_at=now)
     )

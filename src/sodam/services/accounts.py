@@ -11,6 +11,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
 from sodam.bus.base import Bus, user_topic
 from sodam.config import AuthSettings
 from sodam.db import audit as audit_repo
@@ -26,7 +28,7 @@ from sodam.domain.accounts import (
 )
 from sodam.domain.clock import Clock
 from sodam.domain.events import SessionsRevoked
-from sodam.domain.ids import UserId
+from sodam.domain.ids import SessionId, UserId
 from sodam.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from sodam.services.context import Principal
 from sodam.services.passwords import PasswordHasher
@@ -83,8 +85,9 @@ class AccountService:
         name = (display_name or username).strip()[:100] or username
         password_hash = await self._hasher.hash(password)
         now = self._clock.now()
-        async with self._db.transaction() as conn:
-            user = await users_repo.insert_user(
+
+        def _txn(conn: sa.Connection) -> User:
+            user = users_repo.insert_user(
                 conn,
                 username=username,
                 display_name=name,
@@ -92,7 +95,7 @@ class AccountService:
                 is_admin=is_admin,
                 now=now,
             )
-            await audit_repo.insert_audit_log(
+            audit_repo.insert_audit_log(
                 conn,
                 at=now,
                 actor_id=actor.user.id if actor else None,
@@ -101,13 +104,15 @@ class AccountService:
                 target_id=str(user.id),
                 data={"is_admin": is_admin},
             )
+            return user
+
+        user = await self._db.write(_txn)
         return user
 
     async def ensure_first_admin(self, password: str | None) -> FirstAdmin | None:
         """Creates ``admin`` when there are no users yet; None when users already exist."""
-        async with self._db.read() as conn:
-            if await users_repo.count_users(conn) > 0:
-                return None
+        if await self._db.read(users_repo.count_users) > 0:
+            return None
         generated = None
         if password is None:
             generated = password = secrets.token_urlsafe(12)
@@ -126,11 +131,12 @@ class AccountService:
         self.check_password_policy(password)
         password_hash = await self._hasher.hash(password)
         now = self._clock.now()
-        async with self._db.transaction() as conn:
-            user = await self._user_by_name_txn(conn, username)
-            await users_repo.update_password_hash(conn, user.id, password_hash, now)
-            revoked = await sessions_repo.revoke_user_sessions(conn, user.id, now, "password_reset")
-            await audit_repo.insert_audit_log(
+
+        def _txn(conn: sa.Connection) -> tuple[User, list[SessionId]]:
+            user = self._user_by_name_txn(conn, username)
+            users_repo.update_password_hash(conn, user.id, password_hash, now)
+            revoked = sessions_repo.revoke_user_sessions(conn, user.id, now, "password_reset")
+            audit_repo.insert_audit_log(
                 conn,
                 at=now,
                 actor_id=actor.user.id if actor else None,
@@ -138,26 +144,32 @@ class AccountService:
                 target_type="user",
                 target_id=str(user.id),
             )
+            return user, revoked
+
+        user, revoked = await self._db.write(_txn)
         await self._publish_revoked(user.id, revoked, "password_reset")
         return user
 
     async def change_own_password(self, principal: Principal, current: str, new: str) -> None:
         """The user changes their own password; their other sessions end."""
         self.check_password_policy(new)
-        async with self._db.read() as conn:
-            found = await users_repo.select_user_with_hash_by_username(
-                conn, principal.user.username
-            )
+
+        def _lookup_txn(conn: sa.Connection) -> tuple[User, str | None] | None:
+            found = users_repo.select_user_with_hash_by_username(conn, principal.user.username)
+            return found
+
+        found = await self._db.read(_lookup_txn)
         if found is None or not await self._hasher.verify(found[1], current):
             raise Unauthenticated("invalid_credentials", "The current password is wrong.")
         password_hash = await self._hasher.hash(new)
         now = self._clock.now()
-        async with self._db.transaction() as conn:
-            await users_repo.update_password_hash(conn, principal.user.id, password_hash, now)
-            revoked = await sessions_repo.revoke_user_sessions(
+
+        def _change_txn(conn: sa.Connection) -> list[SessionId]:
+            users_repo.update_password_hash(conn, principal.user.id, password_hash, now)
+            revoked = sessions_repo.revoke_user_sessions(
                 conn, principal.user.id, now, "password_changed", keep=principal.session_id
             )
-            await audit_repo.insert_audit_log(
+            audit_repo.insert_audit_log(
                 conn,
                 at=now,
                 actor_id=principal.user.id,
@@ -165,19 +177,23 @@ class AccountService:
                 target_type="user",
                 target_id=str(principal.user.id),
             )
+            return revoked
+
+        revoked = await self._db.write(_change_txn)
         await self._publish_revoked(principal.user.id, revoked, "password_changed")
 
     async def deactivate(self, actor: Principal | None, username: str) -> User:
         """Deactivates a user: every session and socket of theirs ends at once."""
         _require_admin(actor)
         now = self._clock.now()
-        async with self._db.transaction() as conn:
-            user = await self._user_by_name_txn(conn, username)
+
+        def _txn(conn: sa.Connection) -> tuple[User, list[SessionId]]:
+            user = self._user_by_name_txn(conn, username)
             if actor is not None and user.id == actor.user.id:
                 raise InvalidInput("cannot_deactivate_self", "You cannot deactivate yourself.")
-            await users_repo.update_user_deactivated(conn, user.id, now)
-            revoked = await sessions_repo.revoke_user_sessions(conn, user.id, now, "deactivated")
-            await audit_repo.insert_audit_log(
+            users_repo.update_user_deactivated(conn, user.id, now)
+            revoked = sessions_repo.revoke_user_sessions(conn, user.id, now, "deactivated")
+            audit_repo.insert_audit_log(
                 conn,
                 at=now,
                 actor_id=actor.user.id if actor else None,
@@ -185,16 +201,20 @@ class AccountService:
                 target_type="user",
                 target_id=str(user.id),
             )
+            return user, revoked
+
+        user, revoked = await self._db.write(_txn)
         await self._publish_revoked(user.id, revoked, "deactivated", all_sessions=True)
         return dataclasses.replace(user, deactivated_at=now)
 
     async def reactivate(self, actor: Principal | None, username: str) -> User:
         _require_admin(actor)
         now = self._clock.now()
-        async with self._db.transaction() as conn:
-            user = await self._user_by_name_txn(conn, username)
-            await users_repo.update_user_deactivated(conn, user.id, None)
-            await audit_repo.insert_audit_log(
+
+        def _txn(conn: sa.Connection) -> User:
+            user = self._user_by_name_txn(conn, username)
+            users_repo.update_user_deactivated(conn, user.id, None)
+            audit_repo.insert_audit_log(
                 conn,
                 at=now,
                 actor_id=actor.user.id if actor else None,
@@ -202,26 +222,36 @@ class AccountService:
                 target_type="user",
                 target_id=str(user.id),
             )
+            return user
+
+        user = await self._db.write(_txn)
         return dataclasses.replace(user, deactivated_at=None)
 
     async def list_users(
         self, *, after_id: int = 0, limit: int = 100, include_inactive: bool = False
     ) -> list[User]:
-        async with self._db.read() as conn:
-            return await users_repo.select_users(
+        return await self._db.read(
+            lambda conn: users_repo.select_users(
                 conn, after_id=after_id, limit=limit, include_inactive=include_inactive
             )
+        )
 
     async def get_user(self, user_id: UserId) -> User:
-        async with self._db.read() as conn:
-            user = await users_repo.select_user(conn, user_id)
+        def _txn(conn: sa.Connection) -> User | None:
+            user = users_repo.select_user(conn, user_id)
+            return user
+
+        user = await self._db.read(_txn)
         if user is None:
             raise NotFound("user_not_found", "No such user.")
         return user
 
     async def get_profile(self, user_id: UserId) -> Profile:
-        async with self._db.read() as conn:
-            profile = await users_repo.select_profile(conn, user_id)
+        def _txn(conn: sa.Connection) -> Profile | None:
+            profile = users_repo.select_profile(conn, user_id)
+            return profile
+
+        profile = await self._db.read(_txn)
         if profile is None:
             raise NotFound("user_not_found", "No such user.")
         return profile
@@ -244,17 +274,19 @@ class AccountService:
             )
         if "display_name" in values and not str(values["display_name"]).strip():
             raise InvalidInput("display_name_empty", "The display name cannot be empty.")
-        async with self._db.transaction() as conn:
+
+        def _txn(conn: sa.Connection) -> Profile | None:
             if values:
-                await users_repo.update_profile(conn, principal.user.id, values, self._clock.now())
-            profile = await users_repo.select_profile(conn, principal.user.id)
+                users_repo.update_profile(conn, principal.user.id, values, self._clock.now())
+            profile = users_repo.select_profile(conn, principal.user.id)
+            return profile
+
+        profile = await self._db.write(_txn)
         assert profile is not None  # noqa: S101 -- the caller's own profile always exists
         return profile
 
-    async def _user_by_name_txn(self, conn: Any, username: str) -> User:
-        found = await users_repo.select_user_with_hash_by_username(
-            conn, normalise_username(username)
-        )
+    def _user_by_name_txn(self, conn: Any, username: str) -> User:
+        found = users_repo.select_user_with_hash_by_username(conn, normalise_username(username))
         if found is None:
             raise NotFound("user_not_found", "No such user.")
         return found[0]

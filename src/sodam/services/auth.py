@@ -15,13 +15,15 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from sodam.bus.base import Bus, user_topic
 from sodam.config import AuthSettings
 from sodam.db import audit as audit_repo
 from sodam.db import sessions as sessions_repo
 from sodam.db import users as users_repo
 from sodam.db.engine import Database
-from sodam.domain.accounts import Session, normalise_username
+from sodam.domain.accounts import Session, User, normalise_username
 from sodam.domain.clock import Clock
 from sodam.domain.events import SessionsRevoked
 from sodam.domain.ids import SessionId, UserId
@@ -66,11 +68,14 @@ class AuthService:
         username = normalise_username(username)[:64]
         now = self._clock.now()
         since = now - dt.timedelta(seconds=self._settings.login_window_s)
-        async with self._db.read() as conn:
-            by_user, by_ip = await sessions_repo.count_login_failures(
+
+        def lookup_txn(conn: sa.Connection) -> tuple[int, int, tuple[User, str | None] | None]:
+            by_user, by_ip = sessions_repo.count_login_failures(
                 conn, username=username, ip_address=client.ip_address, since=since
             )
-            found = await users_repo.select_user_with_hash_by_username(conn, username)
+            return by_user, by_ip, users_repo.select_user_with_hash_by_username(conn, username)
+
+        by_user, by_ip, found = await self._db.read(lookup_txn)
         if (
             by_user >= self._settings.login_max_failures_per_account
             or by_ip >= self._settings.login_max_failures_per_address
@@ -83,17 +88,21 @@ class AuthService:
         user, password_hash = found if found else (None, None)
         ok = await self._hasher.verify(password_hash, password)
         if not ok or user is None or not user.is_active:
-            async with self._db.transaction() as conn:
-                await sessions_repo.insert_login_failure(conn, username, client.ip_address, now)
-                await audit_repo.insert_audit_log(
+            actor = user.id if user else None
+
+            def failure_txn(conn: sa.Connection) -> None:
+                sessions_repo.insert_login_failure(conn, username, client.ip_address, now)
+                audit_repo.insert_audit_log(
                     conn,
                     at=now,
-                    actor_id=user.id if user else None,
+                    actor_id=actor,
                     action="auth.login_failed",
                     target_type="user",
                     target_id=username,
                     ip_address=client.ip_address,
                 )
+
+            await self._db.write(failure_txn)
             raise Unauthenticated(*INVALID_CREDENTIALS)
         assert password_hash is not None  # noqa: S101 -- verify() is False without a hash
         new_hash = (
@@ -101,11 +110,13 @@ class AuthService:
         )
         session_id = new_session_id()
         refresh, refresh_hash = new_refresh_token()
-        async with self._db.transaction() as conn:
-            await sessions_repo.insert_session(
+        user_id = user.id
+
+        def session_txn(conn: sa.Connection) -> None:
+            sessions_repo.insert_session(
                 conn,
                 session_id=session_id,
-                user_id=user.id,
+                user_id=user_id,
                 device_name=client.device_name,
                 user_agent=client.user_agent,
                 ip_address=client.ip_address,
@@ -113,40 +124,43 @@ class AuthService:
                 now=now,
                 expires_at=now + dt.timedelta(seconds=self._settings.refresh_token_ttl_s),
             )
-            await sessions_repo.insert_refresh_token(conn, session_id, refresh_hash, now)
-            await sessions_repo.delete_login_failures(conn, username=username)
+            sessions_repo.insert_refresh_token(conn, session_id, refresh_hash, now)
+            sessions_repo.delete_login_failures(conn, username=username)
             if new_hash:
-                await users_repo.update_password_hash(conn, user.id, new_hash, now)
-            await audit_repo.insert_audit_log(
+                users_repo.update_password_hash(conn, user_id, new_hash, now)
+            audit_repo.insert_audit_log(
                 conn,
                 at=now,
-                actor_id=user.id,
+                actor_id=user_id,
                 action="auth.login",
                 target_type="session",
                 target_id=session_id,
                 ip_address=client.ip_address,
             )
-        return self._pair(user.id, session_id, refresh, now)
+
+        await self._db.write(session_txn)
+        return self._pair(user_id, session_id, refresh, now)
 
     async def refresh(self, refresh_token: str, client: ClientInfo) -> TokenPair:
         """Rotates a refresh token; a reused one revokes its whole session."""
         now = self._clock.now()
         token_hash = hash_refresh_token(refresh_token)
-        revoked: SessionsRevoked | None = None
-        async with self._db.transaction() as conn:
-            found = await sessions_repo.select_refresh_token(conn, token_hash)
+        refresh, refresh_hash = new_refresh_token()
+
+        def rotate_txn(conn: sa.Connection) -> tuple[Session, SessionsRevoked | None]:
+            found = sessions_repo.select_refresh_token(conn, token_hash)
             if found is None:
                 raise Unauthenticated("refresh_invalid", "The refresh token is not valid.")
             token_id, session_id, used_at = found
-            live = await sessions_repo.select_live_session_and_user_state(conn, session_id, now)
+            live = sessions_repo.select_live_session_and_user_state(conn, session_id, now)
             if live is None or not live[1]:
                 raise Unauthenticated("refresh_invalid", "The refresh token is not valid.")
             session = live[0]
-            if used_at is not None or not await sessions_repo.mark_refresh_token_used(
+            if used_at is not None or not sessions_repo.mark_refresh_token_used(
                 conn, token_id, now
             ):
-                await sessions_repo.revoke_session(conn, session_id, now, "refresh_reuse")
-                await audit_repo.insert_audit_log(
+                sessions_repo.revoke_session(conn, session_id, now, "refresh_reuse")
+                audit_repo.insert_audit_log(
                     conn,
                     at=now,
                     actor_id=session.user_id,
@@ -155,36 +169,38 @@ class AuthService:
                     target_id=session_id,
                     ip_address=client.ip_address,
                 )
-                revoked = SessionsRevoked(
+                return session, SessionsRevoked(
                     user_id=session.user_id,
                     session_ids=(session_id,),
                     all_sessions=False,
                     reason="refresh_reuse",
                 )
-            else:
-                refresh, refresh_hash = new_refresh_token()
-                await sessions_repo.insert_refresh_token(conn, session_id, refresh_hash, now)
-                await sessions_repo.update_session_seen(
-                    conn,
-                    session_id,
-                    now,
-                    client.ip_address,
-                    now + dt.timedelta(seconds=self._settings.refresh_token_ttl_s),
-                )
+            sessions_repo.insert_refresh_token(conn, session_id, refresh_hash, now)
+            sessions_repo.update_session_seen(
+                conn,
+                session_id,
+                now,
+                client.ip_address,
+                now + dt.timedelta(seconds=self._settings.refresh_token_ttl_s),
+            )
+            return session, None
+
+        session, revoked = await self._db.write(rotate_txn)
         if revoked is not None:
-            # The revocation committed above; tell open sockets, then refuse.
+            # The revocation committed; tell open sockets, then refuse.
             await self._bus.publish(user_topic(revoked.user_id), revoked.encode())
             raise Unauthenticated(
                 "token_reused", "This refresh token was already used; the session has ended."
             )
-        return self._pair(session.user_id, session_id, refresh, now)
+        return self._pair(session.user_id, session.id, refresh, now)
 
     async def authenticate(self, access_token: str) -> Principal:
         """The caller of an access token, if its session is live and its user active."""
         now = self._clock.now()
         claims = self._tokens.decode_access(access_token, now)
-        async with self._db.read() as conn:
-            found = await sessions_repo.select_session_user(conn, claims.session_id, now)
+        found = await self._db.read(
+            lambda conn: sessions_repo.select_session_user(conn, claims.session_id, now)
+        )
         if found is None or found[0].user_id != claims.user_id:
             raise Unauthenticated("session_ended", "The session has ended; log in again.")
         user = found[1]
@@ -196,10 +212,10 @@ class AuthService:
         await self._revoke(principal.user.id, principal.session_id, "logout", client)
 
     async def list_sessions(self, principal: Principal) -> list[Session]:
-        async with self._db.read() as conn:
-            return await sessions_repo.select_user_sessions(
-                conn, principal.user.id, self._clock.now()
-            )
+        now = self._clock.now()
+        return await self._db.read(
+            lambda conn: sessions_repo.select_user_sessions(conn, principal.user.id, now)
+        )
 
     async def revoke_session(
         self, principal: Principal, session_id: SessionId, client: ClientInfo
@@ -211,12 +227,13 @@ class AuthService:
         self, user_id: UserId, session_id: SessionId, reason: str, client: ClientInfo
     ) -> None:
         now = self._clock.now()
-        async with self._db.transaction() as conn:
-            session = await sessions_repo.select_session(conn, session_id)
+
+        def revoke_txn(conn: sa.Connection) -> None:
+            session = sessions_repo.select_session(conn, session_id)
             if session is None or session.user_id != user_id or session.revoked_at is not None:
                 raise NotFound("session_not_found", "No such session.")
-            await sessions_repo.revoke_session(conn, session_id, now, reason)
-            await audit_repo.insert_audit_log(
+            sessions_repo.revoke_session(conn, session_id, now, reason)
+            audit_repo.insert_audit_log(
                 conn,
                 at=now,
                 actor_id=user_id,
@@ -225,6 +242,8 @@ class AuthService:
                 target_id=session_id,
                 ip_address=client.ip_address,
             )
+
+        await self._db.write(revoke_txn)
         event = SessionsRevoked(
             user_id=user_id, session_ids=(session_id,), all_sessions=False, reason=reason
         )

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Literal
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sodam.bus.base import Bus
 from sodam.config import LimitSettings
@@ -26,7 +27,7 @@ from sodam.db import rooms as rooms_repo
 from sodam.db.engine import Database
 from sodam.domain.clock import Clock
 from sodam.domain.events import room_frame
-from sodam.domain.ids import MessageId, RoomId
+from sodam.domain.ids import MessageId, RoomId, UserId
 from sodam.domain.messages import (
     CLIENT_MSG_ID_RE,
     REACTIONS,
@@ -36,11 +37,12 @@ from sodam.domain.messages import (
     parse_mentions,
 )
 from sodam.domain.rooms import Membership, may_mention_all
-from sodam.errors import AppError, Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from sodam.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from sodam.observability.metrics import Metrics
 from sodam.services.context import Principal
 from sodam.services.roomlog import Outgoing, append_event_txn
 from sodam.services.rooms import get_room_for_member_txn, require_moderator
+from sodam.services.sync import restricted_change
 from sodam.services.views import build_views_txn
 
 logger = logging.getLogger(__name__)
@@ -61,6 +63,28 @@ class HistoryPage:
     has_more_after: bool
 
 
+def visible_message_txn(
+    conn: sa.Connection, room_id: RoomId, message_id: MessageId, membership: Membership
+) -> Message:
+    """A message of the room the member may see, or NotFound."""
+    message = messages_repo.select_message(conn, room_id, message_id)
+    if message is None or message.seq < membership.visible_from_seq:
+        raise NotFound(*MESSAGE_NOT_FOUND)
+    return message
+
+
+def _before_someones_history_txn(conn: sa.Connection, message: Message) -> bool:
+    """Whether some member may not see this message (it predates their visible history): live
+    frames about it then carry no content (docs/protocol.md, "restricted")."""
+    return message.seq < rooms_repo.select_max_visible_from(conn, message.room_id)
+
+
+def _view_txn(conn: sa.Connection, message: Message, membership: Membership) -> MessageView:
+    return build_views_txn(
+        conn, message.room_id, [message], viewer_visible_from_seq=membership.visible_from_seq
+    )[0]
+
+
 class MessageService:
     def __init__(
         self,
@@ -76,20 +100,7 @@ class MessageService:
         self._limits = limits
         self._metrics = metrics
 
-    def _clean_body(self, body: str) -> str:
-        if len(body) > self._limits.message_max_chars * 2:  # cheap early refusal
-            raise self._too_long()
-        cleaned = normalise_body(body)
-        if len(cleaned) > self._limits.message_max_chars:
-            raise self._too_long()
-        return cleaned
-
-    def _too_long(self) -> PayloadTooLarge:
-        return PayloadTooLarge(
-            "message_too_long",
-            "The message is too long.",
-            {"max_chars": self._limits.message_max_chars},
-        )
+    # --- sending -----------------------------------------------------------------------------
 
     async def send_message(
         self,
@@ -111,89 +122,91 @@ class MessageService:
         if not text and forward_of_id is None:
             raise InvalidInput("message_empty", "The message is empty.")
         for _attempt in range(3):
+            out = Outgoing()
             try:
-                return await self._send_once(
-                    principal, room_id, client_msg_id, text, reply_to_id, forward_of_id
+                result = await self._db.write(
+                    partial(
+                        self._send_txn,
+                        out=out,
+                        me=principal.user.id,
+                        room_id=room_id,
+                        client_msg_id=client_msg_id,
+                        text=text,
+                        reply_to_id=reply_to_id,
+                        forward_of_id=forward_of_id,
+                    )
                 )
             except IntegrityError:
                 # A concurrent retry of the same client_msg_id committed first: the next attempt
                 # finds it and answers with the original.
-                logger.info("concurrent duplicate send; returning the original")
+                logger.info("concurrent duplicate send; answering with the original")
+                continue
+            if not result.duplicate:
+                if self._metrics is not None:
+                    self._metrics.messages_sent.inc()
+                await out.publish(self._bus)
+            return result
         raise Conflict("send_conflict", "The message could not be stored; retry.")
 
-    async def _send_once(
+    def _send_txn(
         self,
-        principal: Principal,
+        conn: sa.Connection,
+        out: Outgoing,
+        me: UserId,
         room_id: RoomId,
         client_msg_id: str,
         text: str,
         reply_to_id: MessageId | None,
         forward_of_id: MessageId | None,
     ) -> SendResult:
-        me = principal.user.id
         now = self._clock.now()
-        out = Outgoing()
-        async with self._db.transaction() as conn:
-            room, membership = await get_room_for_member_txn(conn, room_id, me)
-            existing = await messages_repo.select_message_by_client_id(
-                conn, room_id, me, client_msg_id
+        room, membership = get_room_for_member_txn(conn, room_id, me)
+        existing = messages_repo.select_message_by_client_id(conn, room_id, me, client_msg_id)
+        if existing is not None:
+            return SendResult(_view_txn(conn, existing, membership), duplicate=True)
+        if forward_of_id is not None:
+            text = self._forwardable_body_txn(conn, me, forward_of_id)
+        reply_visible = True
+        if reply_to_id is not None:
+            target = messages_repo.select_message(conn, room_id, reply_to_id)
+            if target is None or target.seq < membership.visible_from_seq:
+                raise NotFound(*MESSAGE_NOT_FOUND)
+            # The quote goes to every member: show its text only if all of them may read it.
+            reply_visible = target.seq >= rooms_repo.select_max_visible_from(conn, room_id)
+        mention_ids, mention_all = parse_mentions(text)
+        if mention_all and not may_mention_all(membership, room.member_count):
+            raise Forbidden(
+                "mention_all_forbidden", "Only the owner or an admin can mention everyone here."
             )
-            if existing is not None:
-                views = await build_views_txn(
-                    conn, room_id, [existing], viewer_visible_from_seq=membership.visible_from_seq
-                )
-                return SendResult(views[0], duplicate=True)
-            if forward_of_id is not None:
-                text = await self._forwardable_body_txn(conn, principal, forward_of_id)
-            reply_visible = True
-            if reply_to_id is not None:
-                target = await messages_repo.select_message(conn, room_id, reply_to_id)
-                if target is None or target.seq < membership.visible_from_seq:
-                    raise NotFound(*MESSAGE_NOT_FOUND)
-                reply_visible = target.seq >= await rooms_repo.select_max_visible_from(
-                    conn, room_id
-                )
-            mention_ids, mention_all = parse_mentions(text)
-            if mention_all and not may_mention_all(membership, room.member_count):
-                raise Forbidden(
-                    "mention_all_forbidden", "Only the owner or an admin can mention everyone here."
-                )
-            mentioned = await rooms_repo.select_members_among(conn, room_id, mention_ids)
-            seq, event_seq = await rooms_repo.next_seqs(conn, room_id, message=True, now=now)
-            message = await messages_repo.insert_message(
-                conn,
-                room_id=room_id,
-                seq=seq,
-                event_seq=event_seq,
-                sender_id=me,
-                client_msg_id=client_msg_id,
-                kind="text",
-                body=text,
-                meta=None,
-                reply_to_id=reply_to_id,
-                forwarded_from_id=forward_of_id,
-                mentions_all=mention_all,
-                now=now,
-            )
-            await messages_repo.insert_mentions(conn, message, mentioned)
-            await reads_repo.advance_last_read(conn, room_id, me, seq, now)
-            view = await self._fresh_view_txn(
-                conn, message, mentioned, room.member_count, reply_visible
-            )
-            out.to_room(
-                room_id,
-                room_frame(
-                    room_id, event_seq, {"kind": "message.created", "message": view.to_wire()}
-                ),
-            )
-        if self._metrics is not None:
-            self._metrics.messages_sent.inc()
-        await out.publish(self._bus)
+        mentioned = rooms_repo.select_members_among(conn, room_id, mention_ids)
+        seq, event_seq = rooms_repo.next_seqs(conn, room_id, message=True, now=now)
+        message = messages_repo.insert_message(
+            conn,
+            room_id=room_id,
+            seq=seq,
+            event_seq=event_seq,
+            sender_id=me,
+            client_msg_id=client_msg_id,
+            kind="text",
+            body=text,
+            meta=None,
+            reply_to_id=reply_to_id,
+            forwarded_from_id=forward_of_id,
+            mentions_all=mention_all,
+            now=now,
+        )
+        messages_repo.insert_mentions(conn, message, mentioned)
+        reads_repo.advance_last_read(conn, room_id, me, seq, now)
+        view = self._fresh_view_txn(conn, message, mentioned, room.member_count, reply_visible)
+        out.to_room(
+            room_id,
+            room_frame(room_id, event_seq, {"kind": "message.created", "message": view.to_wire()}),
+        )
         return SendResult(view, duplicate=False)
 
-    async def _fresh_view_txn(
-        self,
-        conn: AsyncConnection,
+    @staticmethod
+    def _fresh_view_txn(
+        conn: sa.Connection,
         message: Message,
         mentioned: Sequence[int],
         member_count: int,
@@ -201,12 +214,9 @@ class MessageService:
     ) -> MessageView:
         reply = None
         if message.reply_to_id is not None:
-            views = await build_views_txn(conn, message.room_id, [message])
-            reply = views[0].reply_to
+            reply = build_views_txn(conn, message.room_id, [message])[0].reply_to
             if reply is not None and not reply_visible:
-                reply = type(reply)(
-                    id=reply.id, seq=reply.seq, sender_id=reply.sender_id, body=None
-                )
+                reply = replace(reply, body=None)
         # Every other member is behind a message that did not exist a moment ago.
         return MessageView(
             message=message,
@@ -215,17 +225,18 @@ class MessageService:
             unread_count=max(0, member_count - 1),
         )
 
-    async def _forwardable_body_txn(
-        self, conn: AsyncConnection, principal: Principal, message_id: MessageId
-    ) -> str:
+    @staticmethod
+    def _forwardable_body_txn(conn: sa.Connection, me: UserId, message_id: MessageId) -> str:
         """The text of a message the caller may read (a forward copies it; 전달)."""
-        source = await messages_repo.select_message_any_room(conn, message_id)
+        source = messages_repo.select_message_any_room(conn, message_id)
         if source is None or source.is_unsent or source.hidden_at is not None:
             raise NotFound(*MESSAGE_NOT_FOUND)
-        found = await rooms_repo.select_room_and_membership(conn, source.room_id, principal.user.id)
+        found = rooms_repo.select_room_and_membership(conn, source.room_id, me)
         if found is None or source.seq < found[1].visible_from_seq or source.kind != "text":
             raise NotFound(*MESSAGE_NOT_FOUND)
         return source.body or ""
+
+    # --- changing ----------------------------------------------------------------------------
 
     async def edit_message(
         self, principal: Principal, room_id: RoomId, message_id: MessageId, body: str
@@ -234,26 +245,25 @@ class MessageService:
         text = self._clean_body(body)
         if not text:
             raise InvalidInput("message_empty", "The message is empty.")
+        me = principal.user.id
         now = self._clock.now()
         out = Outgoing()
-        async with self._db.transaction() as conn:
-            _room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
-            message = await self._visible_message_txn(conn, room_id, message_id, membership)
-            await self._check_own_and_window(
-                principal, message, "edit", now, self._limits.edit_window_s
-            )
+
+        def edit_txn(conn: sa.Connection) -> MessageView:
+            _room, membership = get_room_for_member_txn(conn, room_id, me)
+            message = visible_message_txn(conn, room_id, message_id, membership)
+            self._check_own_and_window(message, me, "edit", now, self._limits.edit_window_s)
             if message.body == text:
-                views = await build_views_txn(conn, room_id, [message])
-                return views[0]
+                return _view_txn(conn, message, membership)
             mention_ids, mention_all = parse_mentions(text)
-            mentioned = await rooms_repo.select_members_among(conn, room_id, mention_ids)
-            await messages_repo.update_message_body(conn, message, text, principal.user.id, now)
-            await messages_repo.replace_mentions(
+            mentioned = rooms_repo.select_members_among(conn, room_id, mention_ids)
+            messages_repo.update_message_body(conn, message, text, me, now)
+            messages_repo.replace_mentions(
                 conn, message, mentioned, mention_all and message.mentions_all
             )
-            view = await self._updated_view_txn(
-                conn, out, room_id, message_id, "edited", now, principal
-            )
+            return self._updated_txn(conn, out, message, membership, "edited", me, now)
+
+        view = await self._refusals_audited(principal, message_id, edit_txn)
         await out.publish(self._bus)
         return view
 
@@ -261,18 +271,18 @@ class MessageService:
         self, principal: Principal, room_id: RoomId, message_id: MessageId
     ) -> MessageView:
         """Unsends one's own message for everyone within the window: an anonymous tombstone."""
+        me = principal.user.id
         now = self._clock.now()
         out = Outgoing()
-        async with self._db.transaction() as conn:
-            _room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
-            message = await self._visible_message_txn(conn, room_id, message_id, membership)
-            await self._check_own_and_window(
-                principal, message, "unsend", now, self._limits.unsend_window_s
-            )
-            await messages_repo.update_message_unsent(conn, message_id, principal.user.id, now)
-            view = await self._updated_view_txn(
-                conn, out, room_id, message_id, "unsent", now, principal
-            )
+
+        def unsend_txn(conn: sa.Connection) -> MessageView:
+            _room, membership = get_room_for_member_txn(conn, room_id, me)
+            message = visible_message_txn(conn, room_id, message_id, membership)
+            self._check_own_and_window(message, me, "unsend", now, self._limits.unsend_window_s)
+            messages_repo.update_message_unsent(conn, message_id, me, now)
+            return self._updated_txn(conn, out, message, membership, "unsent", me, now)
+
+        view = await self._refusals_audited(principal, message_id, unsend_txn)
         await out.publish(self._bus)
         return view
 
@@ -280,25 +290,28 @@ class MessageService:
         self, principal: Principal, room_id: RoomId, message_id: MessageId, hidden: bool
     ) -> MessageView:
         """가리기: the owner or an admin hides (or shows again) a message for everyone."""
+        me = principal.user.id
         now = self._clock.now()
         out = Outgoing()
-        async with self._db.transaction() as conn:
-            _room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
-            await self._visible_message_txn(conn, room_id, message_id, membership)
+
+        def hide_txn(conn: sa.Connection) -> MessageView:
+            _room, membership = get_room_for_member_txn(conn, room_id, me)
+            message = visible_message_txn(conn, room_id, message_id, membership)
             require_moderator(membership)
-            await messages_repo.update_message_hidden(conn, message_id, now if hidden else None)
-            await audit_repo.insert_audit_log(
+            messages_repo.update_message_hidden(conn, message_id, now if hidden else None)
+            audit_repo.insert_audit_log(
                 conn,
                 at=now,
-                actor_id=principal.user.id,
+                actor_id=me,
                 action="message.hide" if hidden else "message.unhide",
                 target_type="message",
                 target_id=str(message_id),
                 data={"room_id": room_id},
             )
-            view = await self._updated_view_txn(
-                conn, out, room_id, message_id, "hidden" if hidden else "unhidden", now, principal
-            )
+            change = "hidden" if hidden else "unhidden"
+            return self._updated_txn(conn, out, message, membership, change, me, now)
+
+        view = await self._db.write(hide_txn)
         await out.publish(self._bus)
         return view
 
@@ -310,38 +323,42 @@ class MessageService:
             raise InvalidInput(
                 "reaction_invalid", "Unknown reaction.", {"allowed": list(REACTIONS)}
             )
+        me = principal.user.id
         now = self._clock.now()
         out = Outgoing()
-        async with self._db.transaction() as conn:
-            _room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
-            message = await self._visible_message_txn(conn, room_id, message_id, membership)
+
+        def react_txn(conn: sa.Connection) -> MessageView:
+            _room, membership = get_room_for_member_txn(conn, room_id, me)
+            message = visible_message_txn(conn, room_id, message_id, membership)
             if message.is_unsent or message.kind != "text":
                 raise InvalidInput("reaction_not_allowed", "This message takes no reactions.")
             if reaction is None:
-                changed = await messages_repo.delete_reaction(conn, message_id, principal.user.id)
+                changed = messages_repo.delete_reaction(conn, message_id, me)
             else:
-                await messages_repo.upsert_reaction(
-                    conn, message_id, principal.user.id, reaction, now
-                )
+                messages_repo.upsert_reaction(conn, message_id, me, reaction, now)
                 changed = True
-            views = await build_views_txn(
-                conn, room_id, [message], viewer_visible_from_seq=membership.visible_from_seq
-            )
+            view = _view_txn(conn, message, membership)
             if changed:
-                reactions = views[0].to_wire()["reactions"]
-                await append_event_txn(
+                append_event_txn(
                     conn,
                     out,
                     room_id=room_id,
                     kind="reaction.updated",
                     now=now,
-                    actor_id=principal.user.id,
+                    actor_id=me,
                     message_id=message_id,
                     payload={"message_id": message_id},
-                    live_event={"message_id": message_id, "reactions": reactions},
+                    live_event=restricted_change("reaction.updated", {"message_id": message_id})
+                    if _before_someones_history_txn(conn, message)
+                    else {"message_id": message_id, "reactions": view.to_wire()["reactions"]},
                 )
+            return view
+
+        view = await self._db.write(react_txn)
         await out.publish(self._bus)
-        return views[0]
+        return view
+
+    # --- reading -----------------------------------------------------------------------------
 
     async def history(
         self,
@@ -355,78 +372,97 @@ class MessageService:
     ) -> HistoryPage:
         """A page of messages in ascending seq with unread counts (R2)."""
         limit = max(1, min(limit, self._limits.page_size_max))
-        async with self._db.read() as conn:
-            room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
+
+        def history_txn(conn: sa.Connection) -> HistoryPage:
+            room, membership = get_room_for_member_txn(conn, room_id, principal.user.id)
             floor = membership.visible_from_seq
             if around is not None:
-                half = limit // 2
-                older = await messages_repo.select_history(
-                    conn, room_id, visible_from_seq=floor, before=around + 1, limit=half + 1
+                # The older half ends with the message asked for, so a jump always shows it.
+                half = max(1, limit // 2)
+                older = messages_repo.select_history(
+                    conn, room_id, visible_from_seq=floor, before=around + 1, limit=half
                 )
-                newer = await messages_repo.select_history(
-                    conn, room_id, visible_from_seq=floor, after=around, limit=limit - half
+                newer = (
+                    messages_repo.select_history(
+                        conn, room_id, visible_from_seq=floor, after=around, limit=limit - half
+                    )
+                    if limit > half
+                    else []
                 )
-                msgs = (older[1:] if len(older) > half else older) + newer
+                msgs = older + newer
             elif after is not None:
-                msgs = await messages_repo.select_history(
+                msgs = messages_repo.select_history(
                     conn, room_id, visible_from_seq=floor, after=after, limit=limit
                 )
             else:
-                msgs = await messages_repo.select_history(
+                msgs = messages_repo.select_history(
                     conn, room_id, visible_from_seq=floor, before=before, limit=limit
                 )
-            # Seqs are gap-free, so what lies beyond a page is known from the bounds alone.
-            first_visible = max(floor, 1)
-            more_before = bool(msgs) and msgs[0].seq > first_visible
+            # Seqs are gap-free, so what lies beyond a page is known from its bounds alone.
+            more_before = bool(msgs) and msgs[0].seq > max(floor, 1)
             more_after = bool(msgs) and msgs[-1].seq < room.last_seq
-            views = await build_views_txn(conn, room_id, msgs, viewer_visible_from_seq=floor)
-        return HistoryPage(views, more_before, more_after)
+            views = build_views_txn(conn, room_id, msgs, viewer_visible_from_seq=floor)
+            return HistoryPage(views, more_before, more_after)
+
+        return await self._db.read(history_txn)
 
     async def get_message(
         self, principal: Principal, room_id: RoomId, message_id: MessageId
     ) -> MessageView:
-        async with self._db.read() as conn:
-            _room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
-            message = await self._visible_message_txn(conn, room_id, message_id, membership)
-            views = await build_views_txn(
-                conn, room_id, [message], viewer_visible_from_seq=membership.visible_from_seq
+        def get_txn(conn: sa.Connection) -> MessageView:
+            _room, membership = get_room_for_member_txn(conn, room_id, principal.user.id)
+            return _view_txn(
+                conn, visible_message_txn(conn, room_id, message_id, membership), membership
             )
-        return views[0]
+
+        return await self._db.read(get_txn)
 
     async def list_edits(
         self, principal: Principal, room_id: RoomId, message_id: MessageId
     ) -> list[tuple[str, dt.datetime]]:
-        """Earlier versions of a message, oldest first (not for unsent or hidden ones)."""
-        async with self._db.read() as conn:
-            _room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
-            message = await self._visible_message_txn(conn, room_id, message_id, membership)
+        """Earlier versions of a message, oldest first (none for unsent or hidden ones)."""
+
+        def edits_txn(conn: sa.Connection) -> list[tuple[str, dt.datetime]]:
+            _room, membership = get_room_for_member_txn(conn, room_id, principal.user.id)
+            message = visible_message_txn(conn, room_id, message_id, membership)
             if message.is_unsent or message.hidden_at is not None:
                 return []
-            return await messages_repo.select_edits(conn, message_id)
+            return messages_repo.select_edits(conn, message_id)
+
+        return await self._db.read(edits_txn)
 
     # --- helpers -----------------------------------------------------------------------------
 
-    async def _visible_message_txn(
-        self, conn: AsyncConnection, room_id: RoomId, message_id: MessageId, membership: Membership
-    ) -> Message:
-        message = await messages_repo.select_message(conn, room_id, message_id)
-        if message is None or message.seq < membership.visible_from_seq:
-            raise NotFound(*MESSAGE_NOT_FOUND)
-        return message
+    def _clean_body(self, body: str) -> str:
+        limit = self._limits.message_max_chars
+        if len(body) > limit * 2:  # refuse the obviously oversized before any work
+            raise self._too_long()
+        cleaned = normalise_body(body)
+        if len(cleaned) > limit:
+            raise self._too_long()
+        return cleaned
 
-    async def _check_own_and_window(
-        self,
-        principal: Principal,
+    def _too_long(self) -> PayloadTooLarge:
+        return PayloadTooLarge(
+            "message_too_long",
+            "The message is too long.",
+            {"max_chars": self._limits.message_max_chars},
+        )
+
+    @staticmethod
+    def _check_own_and_window(
         message: Message,
+        me: UserId,
         action: Literal["edit", "unsend"],
         now: dt.datetime,
         window_s: int,
     ) -> None:
         if message.is_unsent:
             raise Conflict("message_unsent", "The message was unsent.")
-        if message.sender_id != principal.user.id or message.kind != "text":
-            await self._audit_refusal(principal, message, action)
-            raise Forbidden("not_message_owner", "You can only change your own messages.")
+        if message.sender_id != me or message.kind != "text":
+            raise Forbidden(
+                "not_message_owner", "You can only change your own messages.", {"action": action}
+            )
         if now - message.created_at > dt.timedelta(seconds=window_s):
             raise Forbidden(
                 f"{action}_window_passed",
@@ -434,44 +470,58 @@ class MessageService:
                 {"window_s": window_s},
             )
 
-    async def _audit_refusal(self, principal: Principal, message: Message, action: str) -> None:
-        # The refused use case's transaction rolls back, so the audit row gets its own.
-        async with self._db.transaction() as conn:
-            await audit_repo.insert_audit_log(
-                conn,
-                at=self._clock.now(),
-                actor_id=principal.user.id,
-                action=f"message.{action}_refused",
-                target_type="message",
-                target_id=str(message.id),
-                data={"room_id": message.room_id},
-            )
-
-    async def _updated_view_txn(
+    async def _refusals_audited(
         self,
-        conn: AsyncConnection,
-        out: Outgoing,
-        room_id: RoomId,
-        message_id: MessageId,
-        change: str,
-        now: dt.datetime,
         principal: Principal,
+        message_id: MessageId,
+        txn: Callable[[sa.Connection], MessageView],
     ) -> MessageView:
-        message = await messages_repo.select_message(conn, room_id, message_id)
-        assert message is not None  # noqa: S101 -- changed in this transaction
-        views = await build_views_txn(conn, room_id, [message])
-        await append_event_txn(
+        """Runs ``txn``; an attempt on someone else's message is refused AND audited (the
+        refused transaction rolled back, so the audit row gets its own)."""
+        try:
+            return await self._db.write(txn)
+        except Forbidden as exc:
+            if exc.code != "not_message_owner":
+                raise
+            action = exc.data.get("action", "change")
+            now = self._clock.now()
+            await self._db.write(
+                lambda conn: audit_repo.insert_audit_log(
+                    conn,
+                    at=now,
+                    actor_id=principal.user.id,
+                    action=f"message.{action}_refused",
+                    target_type="message",
+                    target_id=str(message_id),
+                )
+            )
+            raise
+
+    @staticmethod
+    def _updated_txn(
+        conn: sa.Connection,
+        out: Outgoing,
+        message: Message,
+        membership: Membership,
+        change: str,
+        actor: UserId,
+        now: dt.datetime,
+    ) -> MessageView:
+        current = messages_repo.select_message(conn, message.room_id, message.id)
+        assert current is not None  # noqa: S101 -- changed in this transaction
+        view = build_views_txn(conn, message.room_id, [current])[0]
+        payload = {"message_id": message.id, "change": change}
+        append_event_txn(
             conn,
             out,
-            room_id=room_id,
+            room_id=message.room_id,
             kind="message.updated",
             now=now,
-            actor_id=principal.user.id,
-            message_id=message_id,
-            payload={"message_id": message_id, "change": change},
-            live_event={"change": change, "message": views[0].to_wire()},
+            actor_id=actor,
+            message_id=message.id,
+            payload=payload,
+            live_event=restricted_change("message.updated", payload)
+            if _before_someones_history_txn(conn, current)
+            else {"change": change, "message": view.to_wire()},
         )
-        return views[0]
-
-
-__all__ = ["AppError", "HistoryPage", "MessageService", "SendResult"]
+        return _view_txn(conn, current, membership)

@@ -5,6 +5,8 @@ In group rooms the owner and admins set them; in 1:1 rooms and 나와의 채팅 
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from sodam.bus.base import Bus
 from sodam.db import messages as messages_repo
 from sodam.db import rooms as rooms_repo
@@ -39,19 +41,20 @@ class PinService:
         """Makes a message the room's notice (None clears it)."""
         now = self._clock.now()
         out = Outgoing()
-        async with self._db.transaction() as conn:
-            room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
+
+        def notice_txn(conn: sa.Connection) -> None:
+            room, membership = get_room_for_member_txn(conn, room_id, principal.user.id)
             _require_pin_rights(room, membership)
             if message_id is not None:
-                message = await messages_repo.select_message(conn, room_id, message_id)
+                message = messages_repo.select_message(conn, room_id, message_id)
                 if message is None or message.seq < membership.visible_from_seq:
                     raise NotFound("message_not_found", "No such message.")
                 if message.is_unsent or message.kind != "text":
                     raise InvalidInput("notice_not_allowed", "This message cannot be a notice.")
             if room.notice_message_id == message_id:
                 return
-            await rooms_repo.update_room_fields(conn, room_id, {"notice_message_id": message_id})
-            await append_event_txn(
+            rooms_repo.update_room_fields(conn, room_id, {"notice_message_id": message_id})
+            append_event_txn(
                 conn,
                 out,
                 room_id=room_id,
@@ -61,46 +64,51 @@ class PinService:
                 message_id=message_id,
                 payload={"changes": {"notice_message_id": message_id}},
             )
+
+        await self._db.write(notice_txn)
         await out.publish(self._bus)
 
     async def get_notice(self, principal: Principal, room_id: RoomId) -> MessageView | None:
-        async with self._db.read() as conn:
-            room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
+        def notice_txn(conn: sa.Connection) -> MessageView | None:
+            room, membership = get_room_for_member_txn(conn, room_id, principal.user.id)
             if room.notice_message_id is None:
                 return None
-            message = await messages_repo.select_message(conn, room_id, room.notice_message_id)
-            if message is None or message.is_unsent:
+            message = messages_repo.select_message(conn, room_id, room.notice_message_id)
+            if message is None or message.is_unsent or message.seq < membership.visible_from_seq:
                 return None
-            views = await build_views_txn(
+            return build_views_txn(
                 conn, room_id, [message], viewer_visible_from_seq=membership.visible_from_seq
-            )
-        return views[0]
+            )[0]
+
+        return await self._db.read(notice_txn)
 
     async def pin(
         self, principal: Principal, room_id: RoomId, message_id: MessageId, pinned: bool
     ) -> None:
+        """Pins (or unpins) a message of the room."""
         now = self._clock.now()
         out = Outgoing()
-        async with self._db.transaction() as conn:
-            room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
+
+        def pin_txn(conn: sa.Connection) -> None:
+            room, membership = get_room_for_member_txn(conn, room_id, principal.user.id)
             _require_pin_rights(room, membership)
-            message = await messages_repo.select_message(conn, room_id, message_id)
+            message = messages_repo.select_message(conn, room_id, message_id)
             if message is None or message.seq < membership.visible_from_seq:
                 raise NotFound("message_not_found", "No such message.")
             if pinned:
                 if message.is_unsent or message.kind != "text":
                     raise InvalidInput("pin_not_allowed", "This message cannot be pinned.")
-                if len(await messages_repo.select_pinned_ids(conn, room_id)) >= MAX_PINS:
+                if len(messages_repo.select_pinned_ids(conn, room_id)) >= MAX_PINS:
                     raise InvalidInput(
                         "too_many_pins", "Too many pinned messages.", {"max_pins": MAX_PINS}
                     )
-                changed = await messages_repo.insert_pin(
+                changed = messages_repo.insert_pin(
                     conn, room_id, message_id, principal.user.id, now
                 )
             else:
-                changed = await messages_repo.delete_pin(conn, room_id, message_id)
+                changed = messages_repo.delete_pin(conn, room_id, message_id)
             if changed:
-                await append_event_txn(
+                append_event_txn(
                     conn,
                     out,
                     room_id=room_id,
@@ -110,13 +118,17 @@ class PinService:
                     message_id=message_id,
                     payload={"message_id": message_id, "pinned": pinned},
                 )
+
+        await self._db.write(pin_txn)
         await out.publish(self._bus)
 
     async def list_pins(self, principal: Principal, room_id: RoomId) -> list[MessageView]:
-        async with self._db.read() as conn:
-            _room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
-            ids = await messages_repo.select_pinned_ids(conn, room_id)
-            by_id = await messages_repo.select_messages_by_id(conn, ids)
+        """Pinned messages, most recently pinned first (unsent ones drop out)."""
+
+        def pins_txn(conn: sa.Connection) -> list[MessageView]:
+            _room, membership = get_room_for_member_txn(conn, room_id, principal.user.id)
+            ids = messages_repo.select_pinned_ids(conn, room_id)
+            by_id = messages_repo.select_messages_by_id(conn, ids)
             visible = [
                 by_id[i]
                 for i in ids
@@ -124,6 +136,8 @@ class PinService:
                 and not by_id[i].is_unsent
                 and by_id[i].seq >= membership.visible_from_seq
             ]
-            return await build_views_txn(
+            return build_views_txn(
                 conn, room_id, visible, viewer_visible_from_seq=membership.visible_from_seq
             )
+
+        return await self._db.read(pins_txn)

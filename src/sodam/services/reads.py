@@ -13,6 +13,8 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from sodam.bus.base import Bus, room_topic
 from sodam.db import messages as messages_repo
 from sodam.db import reads as reads_repo
@@ -109,16 +111,20 @@ class ReadService:
         newest message; an older one changes nothing)."""
         now = self._clock.now()
         me = principal.user.id
-        async with self._db.transaction() as conn:
-            room, membership = await get_room_for_member_txn(conn, room_id, me)
+
+        def read_txn(conn: sa.Connection) -> tuple[ReadState, int, bool]:
+            room, membership = get_room_for_member_txn(conn, room_id, me)
             target = max(0, min(seq, room.last_seq))
-            moved = target > membership.last_read_seq and await reads_repo.advance_last_read(
+            moved = target > membership.last_read_seq and reads_repo.advance_last_read(
                 conn, room_id, me, target, now
             )
-        position = target if moved else membership.last_read_seq
-        state = ReadState(room_id, position, room_unread(room.last_seq, position))
+            position = target if moved else membership.last_read_seq
+            state = ReadState(room_id, position, room_unread(room.last_seq, position))
+            return state, room.member_count, moved
+
+        state, member_count, moved = await self._db.write(read_txn)
         if moved:
-            await self._announce(principal, room.member_count, state)
+            await self._announce(principal, member_count, state)
         return state
 
     async def mark_unread(self, principal: Principal, room_id: RoomId, seq: int) -> ReadState:
@@ -126,19 +132,27 @@ class ReadService:
         goes before the caller joined (older messages never counted them)."""
         now = self._clock.now()
         me = principal.user.id
-        async with self._db.transaction() as conn:
-            room, membership = await get_room_for_member_txn(conn, room_id, me)
+
+        def unread_txn(conn: sa.Connection) -> tuple[ReadState, int]:
+            room, membership = get_room_for_member_txn(conn, room_id, me)
             position = max(membership.joined_seq, min(seq - 1, room.last_seq))
-            await reads_repo.set_last_read(conn, room_id, me, position, now)
-        state = ReadState(room_id, position, room_unread(room.last_seq, position))
-        await self._announce(principal, room.member_count, state)
+            reads_repo.set_last_read(conn, room_id, me, position, now)
+            return ReadState(room_id, position, room_unread(room.last_seq, position)), (
+                room.member_count
+            )
+
+        state, member_count = await self._db.write(unread_txn)
+        await self._announce(principal, member_count, state)
         return state
 
     async def read_positions(self, principal: Principal, room_id: RoomId) -> list[tuple[int, int]]:
         """(user_id, last_read_seq) of every member: what clients count unread numbers from."""
-        async with self._db.read() as conn:
-            await get_room_for_member_txn(conn, room_id, principal.user.id)
-            return await reads_repo.select_read_positions(conn, room_id)
+
+        def positions_txn(conn: sa.Connection) -> list[tuple[int, int]]:
+            get_room_for_member_txn(conn, room_id, principal.user.id)
+            return reads_repo.select_read_positions(conn, room_id)
+
+        return await self._db.read(positions_txn)
 
     async def unread_members(
         self,
@@ -150,12 +164,13 @@ class ReadService:
         limit: int = 100,
     ) -> list[int]:
         """Who has not read a message yet (paged by user id)."""
-        async with self._db.read() as conn:
-            _room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
-            message = await messages_repo.select_message(conn, room_id, message_id)
+
+        def unread_members_txn(conn: sa.Connection) -> list[int]:
+            _room, membership = get_room_for_member_txn(conn, room_id, principal.user.id)
+            message = messages_repo.select_message(conn, room_id, message_id)
             if message is None or message.seq < membership.visible_from_seq:
                 raise NotFound("message_not_found", "No such message.")
-            return await reads_repo.select_unread_members(
+            return reads_repo.select_unread_members(
                 conn,
                 room_id,
                 message.seq,
@@ -163,6 +178,8 @@ class ReadService:
                 after_user_id=after_user_id,
                 limit=limit,
             )
+
+        return await self._db.read(unread_members_txn)
 
     async def _announce(self, principal: Principal, member_count: int, state: ReadState) -> None:
         out = Outgoing()

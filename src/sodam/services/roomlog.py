@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import sqlalchemy as sa
 
 from sodam.bus.base import Bus, room_topic, user_topic
 from sodam.db import messages as messages_repo
@@ -40,8 +40,8 @@ class Outgoing:
             await bus.publish(user_topic(user_id), encode_frame(frame))
 
 
-async def append_event_txn(
-    conn: AsyncConnection,
+def append_event_txn(
+    conn: sa.Connection,
     out: Outgoing,
     *,
     room_id: RoomId,
@@ -58,8 +58,8 @@ async def append_event_txn(
     ``payload`` is what is stored (and replayed); ``live_event`` (default: the payload) is what
     the live frame carries, e.g. with the current message view already rendered.
     """
-    _, event_seq = await rooms_repo.next_seqs(conn, room_id, message=False, now=now)
-    await messages_repo.insert_room_event(
+    _, event_seq = rooms_repo.next_seqs(conn, room_id, message=False, now=now)
+    messages_repo.insert_room_event(
         conn,
         room_id=room_id,
         event_seq=event_seq,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import sqlalchemy as sa
 
 from sodam.bus.base import Bus
 from sodam.db import messages as messages_repo
@@ -19,14 +19,8 @@ from sodam.db import users as users_repo
 from sodam.db.engine import Database
 from sodam.domain.clock import Clock
 from sodam.domain.ids import RoomId, UserId
-from sodam.domain.messages import MessageView
-from sodam.domain.rooms import (
-    GROUP_MAX_MEMBERS,
-    Membership,
-    Room,
-    RoomSummary,
-    direct_key,
-)
+from sodam.domain.messages import Message, MessageView
+from sodam.domain.rooms import GROUP_MAX_MEMBERS, Membership, Room, RoomSummary, direct_key
 from sodam.domain.unread import room_unread
 from sodam.errors import Forbidden, InvalidInput, NotFound
 from sodam.services.context import Principal
@@ -36,11 +30,11 @@ from sodam.services.systemmessages import post_system_message_txn
 ROOM_NOT_FOUND = ("room_not_found", "No such room.")
 
 
-async def get_room_for_member_txn(
-    conn: AsyncConnection, room_id: RoomId, user_id: UserId
+def get_room_for_member_txn(
+    conn: sa.Connection, room_id: RoomId, user_id: UserId
 ) -> tuple[Room, Membership]:
     """The room and the caller's membership, or NotFound (never revealing the room exists)."""
-    found = await rooms_repo.select_room_and_membership(conn, room_id, user_id)
+    found = rooms_repo.select_room_and_membership(conn, room_id, user_id)
     if found is None:
         raise NotFound(*ROOM_NOT_FOUND)
     return found
@@ -49,6 +43,53 @@ async def get_room_for_member_txn(
 def require_moderator(membership: Membership) -> None:
     if not membership.can_moderate():
         raise Forbidden("room_permission_denied", "Only the room owner or an admin can do this.")
+
+
+def check_users_txn(conn: sa.Connection, user_ids: list[UserId]) -> None:
+    for user_id in user_ids:
+        user = users_repo.select_user(conn, user_id)
+        if user is None or not user.is_active:
+            raise NotFound("user_not_found", "No such user.", {"user_id": user_id})
+
+
+def join_txn(
+    conn: sa.Connection,
+    out: Outgoing,
+    room_id: RoomId,
+    user_id: UserId,
+    *,
+    role: str,
+    actor: UserId,
+    now: dt.datetime,
+    history: str,
+) -> bool:
+    """Adds a member at the room's current position; False when already a member."""
+    current = rooms_repo.select_room(conn, room_id)
+    assert current is not None  # noqa: S101 -- the caller holds the room
+    if not rooms_repo.insert_member(
+        conn,
+        room_id=room_id,
+        user_id=user_id,
+        role=role,
+        now=now,
+        joined_seq=current.last_seq,
+        joined_event_seq=current.last_event_seq,
+        visible_from_seq=0 if history == "all" else current.last_seq + 1,
+    ):
+        return False
+    rooms_repo.refresh_member_count(conn, room_id)
+    append_event_txn(
+        conn,
+        out,
+        room_id=room_id,
+        kind="member.joined",
+        now=now,
+        actor_id=actor,
+        subject_user_id=user_id,
+        payload={"user_id": user_id, "role": role, "by": actor},
+    )
+    out.to_user(user_id, {"type": "room.added", "room_id": room_id})
+    return True
 
 
 class RoomService:
@@ -67,13 +108,12 @@ class RoomService:
         key = direct_key(me, peer_id)
         now = self._clock.now()
         out = Outgoing()
-        async with self._db.transaction() as conn:
-            peer = await users_repo.select_user(conn, peer_id)
-            if peer is None or not peer.is_active:
-                raise NotFound("user_not_found", "No such user.")
-            room_id = await rooms_repo.select_room_id_by_direct_key(conn, key)
+
+        def open_txn(conn: sa.Connection) -> RoomId:
+            check_users_txn(conn, [peer_id])
+            room_id = rooms_repo.select_room_id_by_direct_key(conn, key)
             if room_id is None:
-                room_id = await rooms_repo.insert_room(
+                room_id = rooms_repo.insert_room(
                     conn,
                     kind=kind,
                     name=None,
@@ -82,23 +122,18 @@ class RoomService:
                     history_visibility="all",
                     created_by=me,
                     now=now,
-                )
-                if room_id is None:  # created concurrently by the peer
-                    room_id = await rooms_repo.select_room_id_by_direct_key(conn, key)
-                    assert room_id is not None  # noqa: S101 -- the unique key exists
-            room = await rooms_repo.select_room(conn, room_id)
+                ) or rooms_repo.select_room_id_by_direct_key(conn, key)
+            assert room_id is not None  # noqa: S101 -- inserted, or created concurrently
+            room = rooms_repo.select_room(conn, room_id)
             assert room is not None  # noqa: S101
-            for user_id in {me, peer_id}:
-                await self._join_txn(
-                    conn,
-                    out,
-                    room,
-                    user_id,
-                    role="member",
-                    actor=me,
-                    now=now,
-                    history="joined" if room.last_seq else "all",
+            history = "joined" if room.last_seq else "all"
+            for user_id in sorted({me, peer_id}):
+                join_txn(
+                    conn, out, room_id, user_id, role="member", actor=me, now=now, history=history
                 )
+            return room_id
+
+        room_id = await self._db.write(open_txn)
         await out.publish(self._bus)
         return await self.get_summary(principal, room_id)
 
@@ -123,28 +158,28 @@ class RoomService:
             )
         now = self._clock.now()
         out = Outgoing()
-        async with self._db.transaction() as conn:
-            await self._check_users_txn(conn, invitees)
-            room_id = await rooms_repo.insert_room(
+
+        def create_txn(conn: sa.Connection) -> RoomId:
+            check_users_txn(conn, invitees)
+            room_id = rooms_repo.insert_room(
                 conn,
                 kind="group",
                 name=name[:100],
-                topic=(topic or None),
+                topic=topic or None,
                 direct_key=None,
                 history_visibility=history_visibility,
                 created_by=me,
                 now=now,
             )
             assert room_id is not None  # noqa: S101 -- groups have no unique key to race on
-            room = await rooms_repo.select_room(conn, room_id)
-            assert room is not None  # noqa: S101
-            await self._join_txn(
-                conn, out, room, me, role="owner", actor=me, now=now, history="all"
-            )
+            join_txn(conn, out, room_id, me, role="owner", actor=me, now=now, history="all")
             for user_id in invitees:
-                await self._join_txn(
-                    conn, out, room, user_id, role="member", actor=me, now=now, history="all"
+                join_txn(
+                    conn, out, room_id, user_id, role="member", actor=me, now=now, history="all"
                 )
+            return room_id
+
+        room_id = await self._db.write(create_txn)
         await out.publish(self._bus)
         return await self.get_summary(principal, room_id)
 
@@ -154,39 +189,45 @@ class RoomService:
         self, principal: Principal, room_id: RoomId, user_ids: list[int]
     ) -> list[UserId]:
         """Adds people to a group room; they see history per the room's policy."""
+        me = principal.user.id
+        candidates = sorted({UserId(u) for u in user_ids})
         now = self._clock.now()
         out = Outgoing()
-        added: list[UserId] = []
-        async with self._db.transaction() as conn:
-            room, _me = await get_room_for_member_txn(conn, room_id, principal.user.id)
+
+        def invite_txn(conn: sa.Connection) -> list[UserId]:
+            room, _membership = get_room_for_member_txn(conn, room_id, me)
             if room.kind != "group":
                 raise InvalidInput("room_kind_invalid", "Only group rooms take invitations.")
-            candidates = sorted({UserId(u) for u in user_ids})
             if room.member_count + len(candidates) > GROUP_MAX_MEMBERS:
                 raise InvalidInput(
                     "room_too_large", "Too many members.", {"max_members": GROUP_MAX_MEMBERS}
                 )
-            await self._check_users_txn(conn, candidates)
-            for user_id in candidates:
-                if await self._join_txn(
-                    conn,
-                    out,
-                    room,
-                    user_id,
-                    role="member",
-                    actor=principal.user.id,
-                    now=now,
-                    history=room.history_visibility,
-                ):
-                    added.append(user_id)
-            if added:
-                await post_system_message_txn(
+            check_users_txn(conn, candidates)
+            added = [
+                user_id
+                for user_id in candidates
+                if join_txn(
                     conn,
                     out,
                     room_id,
-                    {"event": "invited", "actor_id": principal.user.id, "user_ids": added},
+                    user_id,
+                    role="member",
+                    actor=me,
+                    now=now,
+                    history=room.history_visibility,
+                )
+            ]
+            if added:
+                post_system_message_txn(
+                    conn,
+                    out,
+                    room_id,
+                    {"event": "invited", "actor_id": me, "user_ids": added},
                     now,
                 )
+            return added
+
+        added = await self._db.write(invite_txn)
         await out.publish(self._bus)
         return added
 
@@ -195,6 +236,7 @@ class RoomService:
         await self._remove(principal, room_id, principal.user.id, reason="left", quiet=quiet)
 
     async def kick(self, principal: Principal, room_id: RoomId, user_id: UserId) -> None:
+        """Removes a member (owner and admins; an admin cannot remove the owner or an admin)."""
         await self._remove(principal, room_id, user_id, reason="kicked", quiet=False)
 
     async def _remove(
@@ -206,27 +248,28 @@ class RoomService:
         reason: Literal["left", "kicked"],
         quiet: bool,
     ) -> None:
+        me = principal.user.id
         now = self._clock.now()
         out = Outgoing()
-        me = principal.user.id
-        async with self._db.transaction() as conn:
-            room, membership = await get_room_for_member_txn(conn, room_id, me)
+
+        def remove_txn(conn: sa.Connection) -> None:
+            room, membership = get_room_for_member_txn(conn, room_id, me)
+            target = membership
             if reason == "kicked":
                 require_moderator(membership)
                 if user_id == me:
                     raise InvalidInput("cannot_kick_self", "Leave the room instead.")
-                target = await rooms_repo.select_room_and_membership(conn, room_id, user_id)
-                if target is None:
+                found = rooms_repo.select_room_and_membership(conn, room_id, user_id)
+                if found is None:
                     raise NotFound("member_not_found", "That person is not in this room.")
-                if target[1].is_owner or (target[1].can_moderate() and not membership.is_owner):
+                target = found[1]
+                if target.is_owner or (target.can_moderate() and not membership.is_owner):
                     raise Forbidden(
                         "room_permission_denied", "You cannot remove the owner or another admin."
                     )
-            else:
-                target = (room, membership)
-            await rooms_repo.delete_member(conn, room_id, user_id)
-            await rooms_repo.refresh_member_count(conn, room_id)
-            await append_event_txn(
+            rooms_repo.delete_member(conn, room_id, user_id)
+            rooms_repo.refresh_member_count(conn, room_id)
+            append_event_txn(
                 conn,
                 out,
                 room_id=room_id,
@@ -236,10 +279,10 @@ class RoomService:
                 subject_user_id=user_id,
                 payload={"user_id": user_id, "reason": reason, "quiet": quiet, "by": me},
             )
-            if target[1].is_owner:
-                await self._hand_over_on_leave_txn(conn, out, room_id, user_id, now)
+            if target.is_owner:
+                self._hand_over_on_leave_txn(conn, out, room_id, user_id, now)
             if not quiet and room.kind == "group":
-                await post_system_message_txn(
+                post_system_message_txn(
                     conn,
                     out,
                     room_id,
@@ -247,21 +290,19 @@ class RoomService:
                     now,
                 )
             out.to_user(user_id, {"type": "room.removed", "room_id": room_id, "reason": reason})
+
+        await self._db.write(remove_txn)
         await out.publish(self._bus)
 
-    async def _hand_over_on_leave_txn(
-        self,
-        conn: AsyncConnection,
-        out: Outgoing,
-        room_id: RoomId,
-        leaving: UserId,
-        now: dt.datetime,
+    @staticmethod
+    def _hand_over_on_leave_txn(
+        conn: sa.Connection, out: Outgoing, room_id: RoomId, leaving: UserId, now: dt.datetime
     ) -> None:
-        successor = await rooms_repo.select_oldest_other_member(conn, room_id, leaving)
+        successor = rooms_repo.select_oldest_other_member(conn, room_id, leaving)
         if successor is None:
             return
-        await rooms_repo.update_member_fields(conn, room_id, successor, {"role": "owner"})
-        await append_event_txn(
+        rooms_repo.update_member_fields(conn, room_id, successor, {"role": "owner"})
+        append_event_txn(
             conn,
             out,
             room_id=room_id,
@@ -273,21 +314,22 @@ class RoomService:
 
     async def transfer_owner(self, principal: Principal, room_id: RoomId, user_id: UserId) -> None:
         """Hands 방장 over to another member; the previous owner becomes a member."""
+        me = principal.user.id
         now = self._clock.now()
         out = Outgoing()
-        me = principal.user.id
-        async with self._db.transaction() as conn:
-            _room, membership = await get_room_for_member_txn(conn, room_id, me)
+
+        def transfer_txn(conn: sa.Connection) -> None:
+            _room, membership = get_room_for_member_txn(conn, room_id, me)
             if not membership.is_owner:
                 raise Forbidden("room_permission_denied", "Only the room owner can do this.")
-            if await rooms_repo.select_room_and_membership(conn, room_id, user_id) is None:
+            if rooms_repo.select_room_and_membership(conn, room_id, user_id) is None:
                 raise NotFound("member_not_found", "That person is not in this room.")
             if user_id == me:
                 return
-            await rooms_repo.update_member_fields(conn, room_id, user_id, {"role": "owner"})
-            await rooms_repo.update_member_fields(conn, room_id, me, {"role": "member"})
+            rooms_repo.update_member_fields(conn, room_id, user_id, {"role": "owner"})
+            rooms_repo.update_member_fields(conn, room_id, me, {"role": "member"})
             for subject, role in ((user_id, "owner"), (me, "member")):
-                await append_event_txn(
+                append_event_txn(
                     conn,
                     out,
                     room_id=room_id,
@@ -297,6 +339,8 @@ class RoomService:
                     subject_user_id=subject,
                     payload={"user_id": subject, "role": role},
                 )
+
+        await self._db.write(transfer_txn)
         await out.publish(self._bus)
 
     async def update_room(
@@ -308,14 +352,15 @@ class RoomService:
             raise InvalidInput("room_name_empty", "A group room needs a name.")
         now = self._clock.now()
         out = Outgoing()
-        async with self._db.transaction() as conn:
-            room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
+
+        def update_txn(conn: sa.Connection) -> None:
+            room, membership = get_room_for_member_txn(conn, room_id, principal.user.id)
             if room.kind != "group":
                 raise InvalidInput("room_kind_invalid", "Only group rooms have these settings.")
             require_moderator(membership)
             if allowed:
-                await rooms_repo.update_room_fields(conn, room_id, allowed)
-                await append_event_txn(
+                rooms_repo.update_room_fields(conn, room_id, allowed)
+                append_event_txn(
                     conn,
                     out,
                     room_id=room_id,
@@ -324,6 +369,8 @@ class RoomService:
                     actor_id=principal.user.id,
                     payload={"changes": allowed},
                 )
+
+        await self._db.write(update_txn)
         await out.publish(self._bus)
         return await self.get_summary(principal, room_id)
 
@@ -332,10 +379,13 @@ class RoomService:
     ) -> RoomSummary:
         """The caller's own mute, favourite and archive flags, synced to their other devices."""
         values = {k: bool(v) for k, v in changes.items() if k in ("muted", "favourite", "archived")}
-        async with self._db.transaction() as conn:
-            await get_room_for_member_txn(conn, room_id, principal.user.id)
+
+        def settings_txn(conn: sa.Connection) -> None:
+            get_room_for_member_txn(conn, room_id, principal.user.id)
             if values:
-                await rooms_repo.update_member_fields(conn, room_id, principal.user.id, values)
+                rooms_repo.update_member_fields(conn, room_id, principal.user.id, values)
+
+        await self._db.write(settings_txn)
         if values:
             out = Outgoing()
             out.to_user(principal.user.id, {"type": "room.settings", "room_id": room_id, **values})
@@ -349,11 +399,17 @@ class RoomService:
     ) -> tuple[list[RoomSummary], int]:
         """The caller's rooms by last activity, and the total unread for the app badge
         (muted rooms excluded). Two statements whatever the number of rooms."""
-        async with self._db.read() as conn:
-            rows = await rooms_repo.select_room_list(conn, principal.user.id, room_id)
-            last = await messages_repo.select_messages_at(
+
+        def list_txn(
+            conn: sa.Connection,
+        ) -> tuple[list[rooms_repo.RoomListRow], dict[RoomId, Message]]:
+            rows = rooms_repo.select_room_list(conn, principal.user.id, room_id)
+            last = messages_repo.select_messages_at(
                 conn, [(r.room.id, r.room.last_seq) for r in rows]
             )
+            return rows, last
+
+        rows, last = await self._db.read(list_txn)
         summaries = [
             _summary(
                 r.room,
@@ -377,64 +433,17 @@ class RoomService:
     async def list_members(
         self, principal: Principal, room_id: RoomId, *, after_user_id: int = 0, limit: int = 1000
     ) -> list[rooms_repo.MemberRow]:
-        async with self._db.read() as conn:
-            await get_room_for_member_txn(conn, room_id, principal.user.id)
-            return await rooms_repo.select_members(
+        def members_txn(conn: sa.Connection) -> list[rooms_repo.MemberRow]:
+            get_room_for_member_txn(conn, room_id, principal.user.id)
+            return rooms_repo.select_members(
                 conn, room_id, after_user_id=after_user_id, limit=limit
             )
 
+        return await self._db.read(members_txn)
+
     async def list_member_room_ids(self, user_id: UserId) -> list[RoomId]:
-        async with self._db.read() as conn:
-            return await rooms_repo.select_member_room_ids(conn, user_id)
-
-    # --- helpers -----------------------------------------------------------------------------
-
-    async def _check_users_txn(self, conn: AsyncConnection, user_ids: list[UserId]) -> None:
-        for user_id in user_ids:
-            user = await users_repo.select_user(conn, user_id)
-            if user is None or not user.is_active:
-                raise NotFound("user_not_found", "No such user.", {"user_id": user_id})
-
-    async def _join_txn(
-        self,
-        conn: AsyncConnection,
-        out: Outgoing,
-        room: Room,
-        user_id: UserId,
-        *,
-        role: str,
-        actor: UserId,
-        now: dt.datetime,
-        history: str,
-    ) -> bool:
-        """Adds a member at the room's current position; False when already a member."""
-        current = await rooms_repo.select_room(conn, room.id)
-        assert current is not None  # noqa: S101
-        visible_from = 0 if history == "all" else current.last_seq + 1
-        if not await rooms_repo.insert_member(
-            conn,
-            room_id=room.id,
-            user_id=user_id,
-            role=role,
-            now=now,
-            joined_seq=current.last_seq,
-            joined_event_seq=current.last_event_seq,
-            visible_from_seq=visible_from,
-        ):
-            return False
-        await rooms_repo.refresh_member_count(conn, room.id)
-        await append_event_txn(
-            conn,
-            out,
-            room_id=room.id,
-            kind="member.joined",
-            now=now,
-            actor_id=actor,
-            subject_user_id=user_id,
-            payload={"user_id": user_id, "role": role, "by": actor},
-        )
-        out.to_user(user_id, {"type": "room.added", "room_id": room.id})
-        return True
+        """Rooms a user is in (the gateway's subscriptions)."""
+        return await self._db.read(lambda conn: rooms_repo.select_member_room_ids(conn, user_id))
 
 
 def _summary(
@@ -442,7 +451,7 @@ def _summary(
     membership: Membership,
     peer_user_id: UserId | None,
     peer_name: str | None,
-    last: Any,
+    last: Message | None,
     unread_mentions: int,
 ) -> RoomSummary:
     if room.kind == "group":

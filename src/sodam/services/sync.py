@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import sqlalchemy as sa
 
 from sodam.db import messages as messages_repo
 from sodam.db import rooms as rooms_repo
@@ -44,34 +44,40 @@ class SyncService:
         self, principal: Principal, room_id: RoomId, after_event_seq: int, limit: int = 200
     ) -> EventPage:
         """The caller's missed events of a room, in order, one page at a time."""
-        async with self._db.read() as conn:
-            room, membership = await get_room_for_member_txn(conn, room_id, principal.user.id)
+
+        def since_txn(conn: sa.Connection) -> EventPage:
+            room, membership = get_room_for_member_txn(conn, room_id, principal.user.id)
             cursor = max(after_event_seq, membership.replay_floor)
             if room.last_event_seq - cursor > MAX_RESUME_EVENTS:
                 return EventPage([], cursor, False, True)
-            return await self._page_txn(
+            return SyncService._page_txn(
                 conn, room_id, room.last_event_seq, cursor, limit, membership.visible_from_seq
             )
+
+        return await self._db.read(since_txn)
 
     async def events_after(
         self, room_id: RoomId, after_event_seq: int, limit: int = 200
     ) -> EventPage:
         """A node-level replay (the gateway filling a gap in what the bus delivered). Quotes
         are rendered for the most restricted member, since the frames go to every member."""
-        async with self._db.read() as conn:
-            room = await rooms_repo.select_room(conn, room_id)
+
+        def after_txn(conn: sa.Connection) -> EventPage:
+            room = rooms_repo.select_room(conn, room_id)
             if room is None:
                 raise NotFound("room_not_found", "No such room.")
             if room.last_event_seq - after_event_seq > MAX_RESUME_EVENTS:
                 return EventPage([], after_event_seq, False, True)
-            strictest = await rooms_repo.select_max_visible_from(conn, room_id)
-            return await self._page_txn(
+            strictest = rooms_repo.select_max_visible_from(conn, room_id)
+            return SyncService._page_txn(
                 conn, room_id, room.last_event_seq, after_event_seq, limit, strictest
             )
 
-    async def _page_txn(
-        self,
-        conn: AsyncConnection,
+        return await self._db.read(after_txn)
+
+    @staticmethod
+    def _page_txn(
+        conn: sa.Connection,
         room_id: RoomId,
         last_event_seq: int,
         cursor: int,
@@ -79,7 +85,7 @@ class SyncService:
         visible_from: int,
     ) -> EventPage:
         limit = max(1, min(limit, PAGE_MAX))
-        msgs, events = await messages_repo.select_events_after(conn, room_id, cursor, limit)
+        msgs, events = messages_repo.select_events_after(conn, room_id, cursor, limit)
         merged: list[tuple[int, Message | Any]] = sorted(
             [(m.event_seq, m) for m in msgs] + [(e.event_seq, e) for e in events],
             key=lambda pair: pair[0],
@@ -91,39 +97,48 @@ class SyncService:
             and e.message_id is not None
             and e.kind in ("message.updated", "reaction.updated")
         ]
-        current = await messages_repo.select_messages_by_id(conn, referenced)
+        current = messages_repo.select_messages_by_id(conn, referenced)
         wanted: dict[MessageId, Message] = {m.id: m for _, m in merged if isinstance(m, Message)}
         wanted.update(current)
         views = {
             v.message.id: v
-            for v in await build_views_txn(
+            for v in build_views_txn(
                 conn, room_id, list(wanted.values()), viewer_visible_from_seq=visible_from
             )
         }
-        frames = [_frame(room_id, seq, item, views) for seq, item in merged]
+        frames = [_frame(room_id, seq, item, views, visible_from) for seq, item in merged]
         next_cursor = merged[-1][0] if merged else cursor
         return EventPage(frames, next_cursor, next_cursor < last_event_seq, False)
 
 
 def _frame(
-    room_id: RoomId, event_seq: int, item: Any, views: dict[MessageId, MessageView]
+    room_id: RoomId,
+    event_seq: int,
+    item: Any,
+    views: dict[MessageId, MessageView],
+    visible_from: int,
 ) -> dict[str, Any]:
     if isinstance(item, Message):
         return room_frame(
             room_id, event_seq, {"kind": "message.created", "message": views[item.id].to_wire()}
         )
-    if item.kind == "message.updated" and item.message_id in views:
-        return room_frame(
-            room_id,
-            event_seq,
-            {
-                "kind": item.kind,
-                "change": item.payload.get("change"),
-                "message": views[item.message_id].to_wire(),
-            },
-        )
-    if item.kind == "reaction.updated" and item.message_id in views:
-        wire = views[item.message_id].to_wire()
+    if item.kind in ("message.updated", "reaction.updated"):
+        view = views.get(item.message_id)
+        if view is None or view.message.seq < visible_from:
+            # A change to a message before the reader's visible history: say that something
+            # changed, never what (the reader cannot fetch that message anyway).
+            return room_frame(room_id, event_seq, restricted_change(item.kind, item.payload))
+        wire = view.to_wire()
+        if item.kind == "message.updated":
+            return room_frame(
+                room_id,
+                event_seq,
+                {
+                    "kind": item.kind,
+                    "change": item.payload.get("change"),
+                    "message": wire,
+                },
+            )
         return room_frame(
             room_id,
             event_seq,
@@ -134,3 +149,15 @@ def _frame(
             },
         )
     return room_frame(room_id, event_seq, {"kind": item.kind, **item.payload})
+
+
+def restricted_change(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The content-free form of a message.updated / reaction.updated event."""
+    event: dict[str, Any] = {
+        "kind": kind,
+        "message_id": payload.get("message_id"),
+        "restricted": True,
+    }
+    if kind == "message.updated":
+        event["change"] = payload.get("change")
+    return event

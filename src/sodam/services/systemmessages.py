@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import sqlalchemy as sa
 
 from sodam.db import messages as messages_repo
 from sodam.db import rooms as rooms_repo
@@ -15,13 +15,13 @@ from sodam.domain.messages import Message, MessageView
 from sodam.services.roomlog import Outgoing
 
 
-async def post_system_message_txn(
-    conn: AsyncConnection, out: Outgoing, room_id: RoomId, meta: dict[str, Any], now: dt.datetime
+def post_system_message_txn(
+    conn: sa.Connection, out: Outgoing, room_id: RoomId, meta: dict[str, Any], now: dt.datetime
 ) -> Message:
     """A message with kind "system" and structured ``meta`` that clients render in Korean or
     English (e.g. {"event": "invited", "actor_id": 1, "user_ids": [2, 3]})."""
-    seq, event_seq = await rooms_repo.next_seqs(conn, room_id, message=True, now=now)
-    message = await messages_repo.insert_message(
+    seq, event_seq = rooms_repo.next_seqs(conn, room_id, message=True, now=now)
+    message = messages_repo.insert_message(
         conn,
         room_id=room_id,
         seq=seq,

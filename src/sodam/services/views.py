@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+import sqlalchemy as sa
 
 from sodam.db import messages as messages_repo
 from sodam.db import reads as reads_repo
@@ -17,8 +17,8 @@ from sodam.domain.messages import Message, MessageView, ReplyPreview, reply_prev
 from sodam.domain.unread import unread_counts
 
 
-async def build_views_txn(
-    conn: AsyncConnection,
+def build_views_txn(
+    conn: sa.Connection,
     room_id: RoomId,
     msgs: Sequence[Message],
     *,
@@ -32,11 +32,11 @@ async def build_views_txn(
     if not msgs:
         return []
     ids = [m.id for m in msgs]
-    mentions = await messages_repo.select_mentions(conn, ids)
-    reactions = await messages_repo.select_reactions(conn, ids)
+    mentions = messages_repo.select_mentions(conn, ids)
+    reactions = messages_repo.select_reactions(conn, ids)
     reply_ids = [m.reply_to_id for m in msgs if m.reply_to_id is not None and not m.is_unsent]
-    replies = await messages_repo.select_messages_by_id(conn, reply_ids)
-    laggards = await reads_repo.select_laggards(conn, room_id, max(m.seq for m in msgs))
+    replies = messages_repo.select_messages_by_id(conn, reply_ids)
+    laggards = reads_repo.select_laggards(conn, room_id, max(m.seq for m in msgs))
     counts = unread_counts(((m.seq, m.sender_id) for m in msgs), laggards)
     views: list[MessageView] = []
     for m in msgs:
