@@ -79,7 +79,7 @@ def serve(host: str | None, port: int | None) -> None:
         log_config=None,
         proxy_headers=False,
         server_header=False,
-        ws_max_size=1024 * 1024,
+        ws_max_size=settings.realtime.frame_max_bytes,
         timeout_graceful_shutdown=20,
     )
 

@@ -85,6 +85,31 @@ class LimitSettings(BaseModel):
     page_size_max: int = Field(default=200, ge=1, le=1000)
 
 
+class RealtimeSettings(BaseModel):
+    """WebSocket gateway timings and limits (docs/protocol.md documents each)."""
+
+    auth_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    heartbeat_s: float = Field(default=20.0, gt=0, le=300)
+    session_check_s: float = Field(default=60.0, gt=0)
+    frame_max_bytes: int = Field(default=128 * 1024, ge=1024, le=16 * 1024 * 1024)
+    queue_max_frames: int = Field(default=2000, ge=10)
+    queue_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)
+    ephemeral_max_frames: int = Field(default=500, ge=1)
+    pending_max_frames: int = Field(default=1000, ge=1)
+    resume_page_size: int = Field(default=200, ge=1, le=500)
+    resume_max_events: int = Field(default=1000, ge=1)
+    gap_fill_max_events: int = Field(default=1000, ge=1)
+    frames_per_s: float = Field(default=20.0, gt=0)
+    frames_burst: int = Field(default=60, ge=1)
+    sends_per_s: float = Field(default=5.0, gt=0)
+    sends_burst: int = Field(default=30, ge=1)
+    max_connections_per_user: int = Field(default=10, ge=1)
+    typing_interval_s: float = Field(default=3.0, gt=0)
+    read_coalesce_s: float = Field(default=0.25, ge=0)
+    presence_refresh_s: float = Field(default=30.0, gt=0)
+    presence_watch_max: int = Field(default=500, ge=1)
+
+
 class Settings(BaseSettings):
     """Every setting Sodam reads. See ``sodam config show`` for the effective values."""
 
@@ -131,6 +156,7 @@ class Settings(BaseSettings):
     oidc: OidcSettings = OidcSettings()
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
+    realtime: RealtimeSettings = RealtimeSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from sodam.domain.topics import room_topic, user_topic
+
+__all__ = ["Bus", "Handler", "room_topic", "user_topic"]
+
 Handler = Callable[[str, bytes], Awaitable[None]]
 
 
@@ -24,11 +28,3 @@ class Bus(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-def room_topic(room_id: int) -> str:
-    return f"room:{room_id}"
-
-
-def user_topic(user_id: int) -> str:
-    return f"user:{user_id}"

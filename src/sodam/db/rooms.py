@@ -373,3 +373,22 @@ def select_max_visible_from(conn: sa.Connection, room_id: RoomId) -> int:
         )
     ).scalar_one_or_none()
     return int(found or 0)
+
+
+def select_member_room_heads(conn: sa.Connection, user_id: UserId) -> dict[RoomId, int]:
+    """The rooms of a user with each room's last_event_seq (one statement)."""
+    rows = conn.execute(
+        sa.select(chat_rooms.c.id, chat_rooms.c.last_event_seq)
+        .join(room_members, room_members.c.room_id == chat_rooms.c.id)
+        .where(room_members.c.user_id == user_id)
+    )
+    return {RoomId(r.id): int(r.last_event_seq) for r in rows}
+
+
+def select_room_heads(conn: sa.Connection, room_ids: set[int]) -> dict[RoomId, int]:
+    if not room_ids:
+        return {}
+    rows = conn.execute(
+        sa.select(chat_rooms.c.id, chat_rooms.c.last_event_seq).where(chat_rooms.c.id.in_(room_ids))
+    )
+    return {RoomId(r.id): int(r.last_event_seq) for r in rows}

@@ -141,8 +141,10 @@ def update_user_deactivated(
 
 def select_profile(conn: sa.Connection, user_id: UserId) -> Profile | None:
     row = (conn.execute(sa.select(profiles).where(profiles.c.user_id == user_id))).first()
-    if row is None:
-        return None
+    return _profile(row) if row is not None else None
+
+
+def _profile(row: Any) -> Profile:
     return Profile(
         user_id=UserId(row.user_id),
         display_name=row.display_name,
@@ -162,3 +164,14 @@ def update_profile(
     conn.execute(
         sa.update(profiles).where(profiles.c.user_id == user_id).values(**values, updated_at=now)
     )
+
+
+def select_profiles(conn: sa.Connection, user_ids: set[int]) -> dict[UserId, Profile]:
+    if not user_ids:
+        return {}
+    rows = conn.execute(sa.select(profiles).where(profiles.c.user_id.in_(user_ids)))
+    return {UserId(r.user_id): _profile(r) for r in rows}
+
+
+def update_last_seen(conn: sa.Connection, user_id: UserId, at: dt.datetime) -> None:
+    conn.execute(sa.update(profiles).where(profiles.c.user_id == user_id).values(last_seen_at=at))

@@ -17,6 +17,7 @@ import orjson
 
 from sodam.domain.clock import Clock
 from sodam.domain.ids import MessageId, RoomId, UserId
+from sodam.domain.topics import room_topic
 from sodam.errors import AppError, Conflict, InvalidInput, NotFound, RateLimited, Unauthenticated
 from sodam.realtime.connection import Connection
 from sodam.realtime.frames import (
@@ -45,10 +46,6 @@ from sodam.realtime.resume import resume
 logger = logging.getLogger(__name__)
 
 MAX_TYPING_ROOMS = 32  # per-connection throttle entries kept
-
-
-def room_topic(room_id: int) -> str:
-    return f"room:{room_id}"  # the bus's topic names (sodam.bus.base)
 
 
 class Actions:

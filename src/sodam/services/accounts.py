@@ -7,6 +7,7 @@ the CLI acts as the system (``actor=None``) because it runs with the server's ow
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from sodam.domain.accounts import (
     normalise_username,
 )
 from sodam.domain.clock import Clock
-from sodam.domain.events import SessionsRevoked
+from sodam.domain.events import SessionsRevoked, encode_frame
 from sodam.domain.ids import SessionId, UserId
 from sodam.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from sodam.services.context import Principal
@@ -283,7 +284,25 @@ class AccountService:
 
         profile = await self._db.write(_txn)
         assert profile is not None  # noqa: S101 -- the caller's own profile always exists
+        if values:
+            # Presence watchers show the work status and name live (docs/protocol.md).
+            frame = {
+                "type": "profile.updated",
+                "user_id": profile.user_id,
+                "display_name": profile.display_name,
+                "work_status": profile.work_status,
+                "status_message": profile.status_message,
+            }
+            await self._bus.publish(user_topic(profile.user_id), encode_frame(frame))
         return profile
+
+    async def get_profiles(self, user_ids: set[int]) -> dict[UserId, Profile]:
+        """Profiles of many users in one statement (unknown ids are left out)."""
+        return await self._db.read(lambda conn: users_repo.select_profiles(conn, user_ids))
+
+    async def touch_last_seen(self, user_id: UserId, at: dt.datetime) -> None:
+        """Records when the user was last connected (presence "last seen")."""
+        await self._db.write(lambda conn: users_repo.update_last_seen(conn, user_id, at))
 
     def _user_by_name_txn(self, conn: Any, username: str) -> User:
         found = users_repo.select_user_with_hash_by_username(conn, normalise_username(username))

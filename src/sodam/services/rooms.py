@@ -441,6 +441,14 @@ class RoomService:
 
         return await self._db.read(members_txn)
 
+    async def list_member_room_heads(self, user_id: UserId) -> dict[RoomId, int]:
+        """The user's rooms with each room's newest event_seq (the gateway's starting points)."""
+        return await self._db.read(lambda conn: rooms_repo.select_member_room_heads(conn, user_id))
+
+    async def room_heads(self, room_ids: set[int]) -> dict[RoomId, int]:
+        """The newest event_seq of each room (the gateway checks for lost bus messages)."""
+        return await self._db.read(lambda conn: rooms_repo.select_room_heads(conn, room_ids))
+
     async def list_member_room_ids(self, user_id: UserId) -> list[RoomId]:
         """Rooms a user is in (the gateway's subscriptions)."""
         return await self._db.read(lambda conn: rooms_repo.select_member_room_ids(conn, user_id))
