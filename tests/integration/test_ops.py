@@ -23,6 +23,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from sodam.app import Overrides, build_app
 from sodam.config import Settings
+from sodam.db import migrate
+from sodam.db.engine import create_engine
 from sodam.services.passwords import PasswordHasher
 from tests.support.factories import LoggedIn
 from tests.support.postgres import PostgresServer
@@ -44,10 +46,10 @@ async def test_readyz_is_ready_on_a_migrated_database(client: httpx.AsyncClient)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A database that exists but was never migrated."""
     if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")
     name = server.create_database()
@@ -61,26 +63,31 @@ def _unmigrated_settings(url: str, tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path / "var",
         secret_key="test-secret-key-that-is-long-enough-0123456789",
+        admin_password="admin-password-for-tests",
         database={"url": url, "migrate_on_start": False},
     )
 
 
 @pytest.fixture
-async def unmigrated_client(
+async def unmigrated_app(
     empty_database_url: str, tmp_path: Path, fast_hasher: PasswordHasher
-) -> AsyncIterator[httpx.AsyncClient]:
-    # No lifespan: it would try to create the first admin in tables that do not exist yet (see
-    # test_server_with_migrations_off_starts_on_an_empty_database_and_is_not_ready).
+) -> AsyncIterator[FastAPI]:
+    """A server started with migrate_on_start off on a database nobody has migrated yet."""
     app = build_app(
         _unmigrated_settings(empty_database_url, tmp_path), Overrides(hasher=fast_hasher)
     )
-    transport = httpx.ASGITransport(app=app)
+    async with LifespanManager(app):
+        yield app
+
+
+@pytest.fixture
+async def unmigrated_client(unmigrated_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=unmigrated_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c
-    await app.state.db.dispose()
 
 
-async def test_readyz_is_503_while_the_database_is_behind_the_migrations(
+async def test_server_with_migrations_off_starts_on_an_empty_database_and_is_not_ready(
     unmigrated_client: httpx.AsyncClient,
 ) -> None:
     r = await unmigrated_client.get("/readyz")
@@ -93,19 +100,21 @@ async def test_readyz_is_503_while_the_database_is_behind_the_migrations(
     assert (await unmigrated_client.get("/healthz")).status_code == 200
 
 
-async def test_server_with_migrations_off_starts_on_an_empty_database_and_is_not_ready(
-    empty_database_url: str, tmp_path: Path, fast_hasher: PasswordHasher
+async def test_readyz_turns_ready_once_the_database_is_migrated(
+    unmigrated_client: httpx.AsyncClient, empty_database_url: str
 ) -> None:
-    app = build_app(
-        _unmigrated_settings(empty_database_url, tmp_path), Overrides(hasher=fast_hasher)
-    )
-    try:
-        async with LifespanManager(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                assert (await c.get("/readyz")).status_code == 503
-    finally:
-        await app.state.db.dispose()  # a failed startup never reaches the lifespan's own dispose
+    assert (await unmigrated_client.get("/readyz")).status_code == 503
+
+    def _migrate() -> None:  # what `sodam migrate` does, from another process
+        engine = create_engine(empty_database_url)
+        try:
+            migrate.upgrade_sync(engine)
+        finally:
+            engine.dispose()
+
+    await asyncio.to_thread(_migrate)
+    r = await unmigrated_client.get("/readyz")
+    assert r.status_code == 200, r.text
 
 
 def _closed_port() -> int:
@@ -117,7 +126,7 @@ def _closed_port() -> int:
 async def test_readyz_is_503_when_the_database_cannot_be_reached(
     tmp_path: Path, fast_hasher: PasswordHasher
 ) -> None:
-    url = f"postgresql+asyncpg://postgres@127.0.0.1:{_closed_port()}/sodam"
+    url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/sodam"
     app = build_app(_unmigrated_settings(url, tmp_path), Overrides(hasher=fast_hasher))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
