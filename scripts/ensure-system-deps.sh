@@ -14,6 +14,7 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 # so Hangul renders in screenshots instead of boxes.
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -d /usr/share/fonts/truetype/nanum ] || need+=(fonts-nanum)
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

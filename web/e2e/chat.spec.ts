@@ -24,6 +24,7 @@ test("two users chat in real time; the 1 beside a bubble disappears when the oth
   const leeRoom = b.page.locator(`[data-room-id="${roomId}"]`);
   await expect(leeRoom).toContainText("회의 자료 보셨어요?");
   await expect(leeRoom.locator(".badge-unread")).toHaveText("1");
+  await expect(b.page).toHaveTitle("(1) 소담");
   await screenshot(b.page, "room-list");
 
   // Lee opens the room: Kim's "1" disappears without a reload.
@@ -31,6 +32,7 @@ test("two users chat in real time; the 1 beside a bubble disappears when the oth
   await expect(bubble(b.page, "영희님, 회의 자료 보셨어요?")).toBeVisible();
   await expect(mine.locator(".unread-count")).toHaveCount(0);
   await expect(leeRoom.locator(".badge-unread")).toHaveCount(0);
+  await expect(b.page).toHaveTitle("소담");
 
   // Lee answers; Kim gets it live, on the left with Lee's name.
   await composer(b.page).fill("네, 방금 확인했습니다 👍");

@@ -28,13 +28,20 @@ async function api<T>(method: string, path: string, token: string | null, body?:
   return res.status === 204 ? (undefined as T) : ((await res.json()) as T);
 }
 
+const tokens = new Map<string, { token: string; userId: number }>();
+
+/** One login per user per test file (logins are rate limited and deliberately slow to hash). */
 export async function tokenFor(username: string, password = PASSWORD): Promise<{ token: string; userId: number }> {
+  const cached = tokens.get(username);
+  if (cached) return cached;
   const t = await api<{ access_token: string; user_id: number }>("POST", "/api/auth/login", null, {
     username,
     password,
     device_name: "e2e",
   });
-  return { token: t.access_token, userId: t.user_id };
+  const value = { token: t.access_token, userId: t.user_id };
+  tokens.set(username, value);
+  return value;
 }
 
 export interface TestUser {
@@ -111,11 +118,27 @@ export function composer(page: Page) {
   return page.getByRole("textbox", { name: "메시지를 입력하세요" });
 }
 
-export function bubble(page: Page, text: string) {
+export function bubble(page: Page, text: string | RegExp) {
   return page.locator(".msg-row:not(.pending) .bubble-text", { hasText: text });
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: resolve(SCREENSHOTS, `${name}.png`) });
+}
+
+/** Sends as a user through the API and returns the message id (for seeding screens). */
+export async function postAs(user: TestUser, roomId: number, body: string, replyToId?: number): Promise<number> {
+  const { token } = await tokenFor(user.username);
+  const answer = await api<{ message: { id: number } }>("POST", `/api/rooms/${roomId}/messages`, token, {
+    client_msg_id: `e2e-${unique("m")}`,
+    body,
+    ...(replyToId ? { reply_to_id: replyToId } : {}),
+  });
+  return answer.message.id;
+}
+
+export async function actAs(user: TestUser, method: string, path: string, body?: unknown): Promise<void> {
+  const { token } = await tokenFor(user.username);
+  await api(method, path, token, body);
 }

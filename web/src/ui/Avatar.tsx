@@ -13,10 +13,10 @@ export interface AvatarProps {
 
 /** A rounded-square initial avatar (KakaoTalk's squircle), with an optional presence dot. */
 export function Avatar({ name, seed, size = 40, presence = null, group = false }: AvatarProps) {
-  const initial = group ? "👥" : (Array.from(name.trim())[0] ?? "?");
+  const initial = Array.from(name.trim())[0] ?? "?";
   const colour = COLOURS[Math.abs(seed) % COLOURS.length];
   return (
-    <span className="avatar" style={{ width: size, height: size, background: colour, fontSize: size * 0.42 }} aria-hidden="true">
+    <span className={`avatar${group ? " avatar-group" : ""}`} style={{ width: size, height: size, background: colour, fontSize: size * 0.42 }} aria-hidden="true">
       {initial}
       {presence ? <PresenceDot status={presence} /> : null}
     </span>

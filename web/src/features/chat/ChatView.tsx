@@ -174,7 +174,9 @@ export function ChatView({ roomId }: { roomId: number }) {
   const typingNames = Object.entries(typingRoom ?? {})
     .filter(([id, until]) => Number(id) !== session.userId && until > Date.now())
     .map(([id]) => nameOf(Number(id)) ?? t("rooms.unknownPerson"));
-  const unreadAbove = firstUnreadSeq !== null && room.unread_count > 0;
+  // The first unread message lies above what is loaded: offer to jump there.
+  const oldestLoaded = messages[0]?.seq ?? null;
+  const unreadAbove = firstUnreadSeq !== null && oldestLoaded !== null && oldestLoaded > firstUnreadSeq;
 
   return (
     <section className="panel chat-panel" aria-label={name}>

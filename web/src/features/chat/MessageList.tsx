@@ -67,13 +67,14 @@ export function MessageList(props: MessageListProps) {
 
   useLayoutEffect(() => {
     const el = parentRef.current;
-    const firstKey = rows[0]?.key ?? null;
+    // The first message row (a date separator keeps its key when older messages of that day come).
+    const firstKey = rows.find((r) => r.type !== "date" && r.type !== "unread")?.key ?? null;
     const wasEmpty = prevRowCount.current === 0;
     if (el && !wasEmpty && prevFirstKey.current && firstKey !== prevFirstKey.current) {
       // Older messages were prepended: shift by their height so the reader's view stays still.
       const oldIndex = rows.findIndex((r) => r.key === prevFirstKey.current);
       if (oldIndex > 0) {
-        const start = virtualizer.getOffsetForIndex(oldIndex, "start")?.[0] ?? 0;
+        const start = virtualizer.measurementsCache[oldIndex]?.start ?? 0;
         el.scrollTop += start;
       }
     } else if (el && atBottom.current) {
@@ -82,6 +83,11 @@ export function MessageList(props: MessageListProps) {
     }
     prevFirstKey.current = firstKey;
     prevRowCount.current = rows.length;
+    // Still near the top after a page (or the first page does not fill the view): load more now,
+    // since no scroll event will come.
+    if (el && el.scrollTop < NEAR_TOP_PX && props.hasMoreBefore && !props.loadingOlder && rows.length > 0 && !atBottom.current) {
+      props.onLoadOlder();
+    }
   }, [rows, virtualizer]);
 
   useEffect(() => {

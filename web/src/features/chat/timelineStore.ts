@@ -113,7 +113,9 @@ export class TimelinesStore extends Store<TimelinesState> {
     if (!t.loaded || !t.hasMoreBefore || t.loading) return Promise.resolve();
     const first = t.messages[0];
     if (!first) return Promise.resolve();
-    return this.once(`older:${roomId}`, async () => {
+    // The loading flag (set synchronously) is the guard: a caller reacting to this very update
+    // must be able to ask for the next page at once.
+    return (async () => {
       this.update(roomId, (cur) => ({ ...cur, loading: "older" }));
       try {
         const page = await this.deps.api.messages(roomId, { before: first.seq, limit: this.deps.pageSize ?? 50 });
@@ -126,7 +128,7 @@ export class TimelinesStore extends Store<TimelinesState> {
       } catch (error) {
         this.update(roomId, (cur) => ({ ...cur, loading: null, error: errorCode(error) }));
       }
-    });
+    })();
   }
 
   loadNewer(roomId: number): Promise<void> {
@@ -134,7 +136,7 @@ export class TimelinesStore extends Store<TimelinesState> {
     if (!t.loaded || !t.hasMoreAfter || t.loading) return Promise.resolve();
     const last = t.messages[t.messages.length - 1];
     if (!last) return Promise.resolve();
-    return this.once(`newer:${roomId}`, async () => {
+    return (async () => {
       this.update(roomId, (cur) => ({ ...cur, loading: "newer" }));
       try {
         const page = await this.deps.api.messages(roomId, { after: last.seq, limit: this.deps.pageSize ?? 50 });
@@ -147,7 +149,7 @@ export class TimelinesStore extends Store<TimelinesState> {
       } catch (error) {
         this.update(roomId, (cur) => ({ ...cur, loading: null, error: errorCode(error) }));
       }
-    });
+    })();
   }
 
   /** A created or updated message, live or from our own acknowledged send. */

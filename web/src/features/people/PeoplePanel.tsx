@@ -31,6 +31,11 @@ export function PeoplePanel() {
     void session.people.loadProfile(session.userId);
   }, [session]);
 
+  // The users list has no status fields: fetch the profiles of the people on screen (first 100).
+  useEffect(() => {
+    for (const p of people.slice(0, 100)) if (!session.people.getState().profiles[p.id]) void session.people.loadProfile(p.id);
+  }, [people, session]);
+
   const me = byId[session.userId];
   async function chatWith(userId: number) {
     try {
