@@ -509,7 +509,12 @@ class MessageService:
     ) -> MessageView:
         current = messages_repo.select_message(conn, message.room_id, message.id)
         assert current is not None  # noqa: S101 -- changed in this transaction
-        view = build_views_txn(conn, message.room_id, [current])[0]
+        # The live frame goes to every member: render it (its reply quote too) for the one who
+        # sees the least history.
+        strictest = rooms_repo.select_max_visible_from(conn, current.room_id)
+        (view,) = build_views_txn(
+            conn, current.room_id, [current], viewer_visible_from_seq=strictest
+        )
         payload = {"message_id": message.id, "change": change}
         append_event_txn(
             conn,
@@ -521,7 +526,7 @@ class MessageService:
             message_id=message.id,
             payload=payload,
             live_event=restricted_change("message.updated", payload)
-            if _before_someones_history_txn(conn, current)
+            if current.seq < strictest
             else {"change": change, "message": view.to_wire()},
         )
         return _view_txn(conn, current, membership)
