@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
-import { serviceWorkerPlugin } from "./scripts/vite-sw-plugin";
+import { serviceWorkerPlugin } from "./scripts/vite-sw-plugin.ts";
 
 // `npm run dev` proxies the API and the WebSocket to a running `sodam serve`
 // (SODAM_DEV_SERVER, default http://127.0.0.1:8080) and reloads the client on every change.

@@ -20,7 +20,7 @@ function loadPreferences(): Preferences {
     stored = {};
   }
   return {
-    locale: initialLocale(stored.locale ?? null, navigator.languages ?? []),
+    locale: initialLocale(stored.locale ?? null),
     theme: stored.theme === "light" || stored.theme === "dark" ? stored.theme : "system",
     notifications: stored.notifications ?? true,
   };

@@ -14,10 +14,10 @@ describe("i18n", () => {
     expect(keys(en).filter((k) => !k.endsWith("_one")).sort()).toEqual(keys(ko).sort());
   });
 
-  it("Korean is the default; English when chosen or preferred", () => {
-    expect(initialLocale(null, [])).toBe("ko");
-    expect(initialLocale(null, ["en-US"])).toBe("en");
-    expect(initialLocale("ko", ["en-US"])).toBe("ko");
+  it("Korean is the default; English only when chosen", () => {
+    expect(initialLocale(null)).toBe("ko");
+    expect(initialLocale("en")).toBe("en");
+    expect(initialLocale("fr")).toBe("ko");
   });
 
   it("translates server error codes, with a fallback for unknown codes", () => {

@@ -6,11 +6,9 @@ import { ko } from "./locales/ko";
 export type Locale = "ko" | "en";
 export const LOCALES: readonly Locale[] = ["ko", "en"];
 
-/** Korean by default; English when chosen (or when the browser prefers it and nothing was chosen). */
-export function initialLocale(stored: string | null, browserLanguages: readonly string[]): Locale {
-  if (stored === "ko" || stored === "en") return stored;
-  const first = browserLanguages[0]?.toLowerCase() ?? "ko";
-  return first.startsWith("en") ? "en" : "ko";
+/** Korean unless the user chose English in the settings (the browser's language is not asked). */
+export function initialLocale(stored: string | null): Locale {
+  return stored === "en" ? "en" : "ko";
 }
 
 export function createI18n(locale: Locale): I18n {

@@ -32,7 +32,7 @@ export function LoginScreen() {
     <main className="login">
       <form className="login-card" onSubmit={submit} aria-labelledby="login-title">
         <div className="login-logo" aria-hidden="true">
-          소담
+          {t("app.name")}
         </div>
         <h1 id="login-title" className="login-title">
           {t("login.title")}

@@ -26,8 +26,8 @@ export function RoomListItem({ room, name, selected, presence, nameOf, onOpen }:
     else preview = plainText(last.body ?? "", nameOf, t("chat.mentionAll"));
   }
   return (
-    <li role="option" aria-selected={selected} className={`room-item${selected ? " selected" : ""}`}>
-      <button type="button" className="room-item-button" onClick={onOpen} data-room-id={room.id}>
+    <li className={`room-item${selected ? " selected" : ""}`}>
+      <button type="button" className="room-item-button" onClick={onOpen} data-room-id={room.id} aria-current={selected ? "true" : undefined}>
         <Avatar name={name} seed={room.peer_user_id ?? room.id} group={room.kind === "group"} presence={presence} size={46} />
         <span className="room-item-main">
           <span className="room-item-top">

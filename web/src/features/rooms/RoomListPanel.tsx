@@ -1,4 +1,4 @@
-import { useMemo, useState } from "react";
+import { type KeyboardEvent, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useStore } from "../../lib/store";
 import { Icon } from "../../ui/Icon";
@@ -7,6 +7,18 @@ import { NewChatDialog } from "./NewChatDialog";
 import { filterRooms } from "./roomList";
 import { RoomListItem } from "./RoomListItem";
 import { roomName } from "./roomName";
+
+/** Arrow keys move between rooms (Home/End to the ends); Enter opens the focused one. */
+function moveFocus(e: KeyboardEvent<HTMLUListElement>) {
+  if (!["ArrowDown", "ArrowUp", "Home", "End"].includes(e.key)) return;
+  const buttons = [...e.currentTarget.querySelectorAll<HTMLButtonElement>(".room-item-button")];
+  if (buttons.length === 0) return;
+  e.preventDefault();
+  const index = buttons.indexOf(document.activeElement as HTMLButtonElement);
+  const next =
+    e.key === "Home" ? 0 : e.key === "End" ? buttons.length - 1 : e.key === "ArrowDown" ? Math.min(buttons.length - 1, index + 1) : Math.max(0, index - 1);
+  buttons[next]?.focus();
+}
 
 export function RoomListPanel({ selectedRoomId }: { selectedRoomId: number | null }) {
   const { t } = useTranslation();
@@ -43,7 +55,7 @@ export function RoomListPanel({ selectedRoomId }: { selectedRoomId: number | nul
         />
       </div>
       {loaded && visible.length === 0 ? <p className="empty">{query ? t("rooms.noMatch") : t("rooms.empty")}</p> : null}
-      <ul className="room-list" role="listbox" aria-label={t("rooms.title")}>
+      <ul className="room-list" aria-label={t("rooms.title")} onKeyDown={moveFocus}>
         {visible.map((room) => (
           <RoomListItem
             key={room.id}
