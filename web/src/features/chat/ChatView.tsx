@@ -41,6 +41,7 @@ export function ChatView({ roomId }: { roomId: number }) {
   const [unsending, setUnsending] = useState<Message | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [scrollRequest, setScrollRequest] = useState<ScrollRequest | null>(null);
+  const [stickNonce, setStickNonce] = useState(0);
   // The first unread message when the room was opened: the "new messages" line stays there.
   const [firstUnreadSeq, setFirstUnreadSeq] = useState<number | null>(null);
 
@@ -233,6 +234,7 @@ export function ChatView({ roomId }: { roomId: number }) {
         newestSeq={messages[messages.length - 1]?.seq ?? 0}
         countNewerThan={(seq) => messages.filter((m) => m.seq > seq && m.sender_id !== session.userId).length}
         scrollRequest={scrollRequest}
+        stickNonce={stickNonce}
         renderRow={renderRow}
         onLoadOlder={() => void session.timelines.loadOlder(roomId)}
         onLoadNewer={() => void session.timelines.loadNewer(roomId)}
@@ -259,6 +261,7 @@ export function ChatView({ roomId }: { roomId: number }) {
         onDraft={(text) => session.drafts.set(roomId, text)}
         onSend={(body, replyToId) => {
           setReplyTo(null);
+          setStickNonce((n) => n + 1);
           session.setView({ atBottom: true });
           void session.send(roomId, body, replyToId);
         }}

@@ -17,6 +17,8 @@ export interface MessageListProps {
   newestSeq: number;
   countNewerThan(seq: number): number;
   scrollRequest: ScrollRequest | null;
+  /** Changes when the user sends: the view goes to the bottom wherever it was. */
+  stickNonce: number;
   renderRow(row: TimelineRow): ReactNode;
   onLoadOlder(): void;
   onLoadNewer(): void;
@@ -89,6 +91,11 @@ export function MessageList(props: MessageListProps) {
       props.onLoadOlder();
     }
   }, [rows, virtualizer]);
+
+  useEffect(() => {
+    if (props.stickNonce > 0) scrollToBottom();
+    // Only a new send moves the view.
+  }, [props.stickNonce]);
 
   useEffect(() => {
     const req = props.scrollRequest;
