@@ -18,6 +18,13 @@ test("a draft per room survives switching rooms", async ({ browser }) => {
   await expect(composer(a.page)).toHaveValue("1:1 방에 쓰던 글");
   await openRoom(a.page, group);
   await expect(composer(a.page)).toHaveValue("그룹방에 쓰던 글");
+
+  // The search box filters the room list by name.
+  await a.page.getByRole("searchbox", { name: "채팅방 이름 검색" }).fill("초안 테스트");
+  await expect(a.page.locator("[data-room-id]")).toHaveCount(1);
+  await expect(a.page.locator(`[data-room-id="${group}"]`)).toBeVisible();
+  await a.page.getByRole("searchbox", { name: "채팅방 이름 검색" }).fill("");
+  await expect(a.page.locator("[data-room-id]")).toHaveCount(2);
   await a.context.close();
 });
 

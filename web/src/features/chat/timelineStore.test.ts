@@ -1,0 +1,111 @@
+import { describe, expect, it } from "vitest";
+import type { Message, MessagePage } from "../../lib/model";
+import { message } from "../../test/factories";
+import type { PageQuery } from "../rooms/roomsApi";
+import { TimelinesStore } from "./timelineStore";
+import { TypingStore } from "./typingStore";
+
+/** A fake server holding seqs 1..n of room 1. */
+function fakeApi(n: number) {
+  const all: Message[] = Array.from({ length: n }, (_, i) => message({ seq: i + 1 }));
+  const calls: PageQuery[] = [];
+  return {
+    calls,
+    all,
+    api: {
+      messages: async (_room: number, q: PageQuery): Promise<MessagePage> => {
+        calls.push(q);
+        const limit = q.limit ?? 50;
+        let page: Message[];
+        if (q.before !== undefined) page = all.filter((m) => m.seq < q.before!).slice(-limit);
+        else if (q.after !== undefined) page = all.filter((m) => m.seq > q.after!).slice(0, limit);
+        else if (q.around !== undefined) {
+          const i = all.findIndex((m) => m.seq === q.around);
+          page = all.slice(Math.max(0, i - limit / 2), i + limit / 2);
+        } else page = all.slice(-limit);
+        const first = page[0]?.seq ?? 0;
+        const last = page[page.length - 1]?.seq ?? 0;
+        return { messages: page, has_more_before: first > 1, has_more_after: last < all.length };
+      },
+      reads: async () => ({ reads: [{ user_id: 2, last_read_seq: 3 }] }),
+    },
+  };
+}
+
+describe("TimelinesStore", () => {
+  it("opens at the newest page with the members' read positions", async () => {
+    const { api } = fakeApi(120);
+    const s = new TimelinesStore({ api, pageSize: 50 });
+    await s.open(1);
+    const t = s.room(1);
+    expect(t.messages.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 71 + i));
+    expect(t).toMatchObject({ hasMoreBefore: true, hasMoreAfter: false, loaded: true, reads: [{ user_id: 2, last_read_seq: 3 }] });
+  });
+
+  it("loads older pages until the beginning, each page once", async () => {
+    const { api, calls } = fakeApi(120);
+    const s = new TimelinesStore({ api, pageSize: 50 });
+    await s.open(1);
+    await Promise.all([s.loadOlder(1), s.loadOlder(1)]);
+    await s.loadOlder(1);
+    await s.loadOlder(1);
+    expect(s.room(1).messages.map((m) => m.seq)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+    expect(s.room(1).hasMoreBefore).toBe(false);
+    expect(calls.filter((c) => c.before !== undefined).map((c) => c.before)).toEqual([71, 21]);
+  });
+
+  it("appends live messages once, and ignores them while an old window is shown", async () => {
+    const { api } = fakeApi(120);
+    const s = new TimelinesStore({ api, pageSize: 50 });
+    await s.open(1);
+    const live = message({ seq: 121 });
+    s.applyMessage(live);
+    s.applyMessage(live);
+    expect(s.room(1).messages.filter((m) => m.seq === 121)).toHaveLength(1);
+    await s.open(1, 10); // jump to an old message
+    expect(s.room(1).hasMoreAfter).toBe(true);
+    s.applyMessage(message({ seq: 122 }));
+    expect(s.room(1).messages.some((m) => m.seq === 122)).toBe(false);
+    await s.loadNewer(1);
+    expect(s.room(1).messages.length).toBeGreaterThan(50);
+  });
+
+  it("applies reactions by message id and reads monotonically", async () => {
+    const { api } = fakeApi(10);
+    const s = new TimelinesStore({ api });
+    await s.open(1);
+    const target = s.room(1).messages[4]!;
+    s.applyReactions(1, target.id, [{ reaction: "heart", count: 2, user_ids: [1, 2] }]);
+    expect(s.room(1).messages[4]?.reactions).toEqual([{ reaction: "heart", count: 2, user_ids: [1, 2] }]);
+    s.applyReads(1, [{ user_id: 2, last_read_seq: 1 }]);
+    expect(s.room(1).reads).toEqual([{ user_id: 2, last_read_seq: 3 }]);
+    s.applyReads(1, [{ user_id: 2, last_read_seq: 9 }]);
+    expect(s.room(1).reads).toEqual([{ user_id: 2, last_read_seq: 9 }]);
+  });
+
+  it("an offline snapshot is shown until the server answers, then merged when contiguous", async () => {
+    const { api } = fakeApi(60);
+    const s = new TimelinesStore({ api, pageSize: 50 });
+    s.hydrate(1, [message({ seq: 5 }), message({ seq: 6 })]);
+    expect(s.room(1).loaded).toBe(false);
+    expect(s.room(1).messages.map((m) => m.seq)).toEqual([5, 6]);
+    await s.open(1);
+    // 5 and 6 do not join the fresh page (11..60) without a hole: only the page is kept.
+    expect(s.room(1).messages[0]?.seq).toBe(11);
+  });
+});
+
+describe("TypingStore", () => {
+  it("expires typing after a few seconds and clears it when their message arrives", () => {
+    let now = 0;
+    const t = new TypingStore(() => now);
+    t.typing(1, 2);
+    t.typing(1, 3);
+    expect(t.typingIn(1, 3)).toEqual([2]);
+    t.stopped(1, 2);
+    expect(t.typingIn(1, 9)).toEqual([3]);
+    now = 10_000;
+    t.sweep();
+    expect(t.typingIn(1, 9)).toEqual([]);
+  });
+});
