@@ -10,6 +10,7 @@ TOML file named by ``SODAM_CONFIG_FILE``, then the embedded defaults (SQLite and
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+_QUERY_PASSWORD_RE = re.compile(r"(?i)([?&]password=)[^&]*")
 PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "placeholder", "sodam"})
 ATTACHMENT_MAX_BYTES_DEFAULT = 300 * 1024 * 1024
 
@@ -228,7 +230,8 @@ class Settings(BaseSettings):
 
 
 def _mask_url(url: str) -> str:
-    """Hide the password in a URL such as postgresql://user:pw@host/db."""
+    """Hide the password in a URL such as postgresql://user:pw@host/db (or ?password=pw)."""
+    url = _QUERY_PASSWORD_RE.sub(r"\1**********", url)
     scheme, sep, rest = url.partition("://")
     if not sep or "@" not in rest:
         return url

@@ -202,3 +202,12 @@ def test_masked_shows_the_default_sqlite_path() -> None:
 def test_masked_keeps_a_url_without_credentials() -> None:
     settings = Settings(database={"url": "postgresql+asyncpg://db/sodam"})
     assert settings.masked()["database"]["url"] == "postgresql+asyncpg://db/sodam"
+
+
+def test_masked_hides_a_password_given_as_a_query_parameter() -> None:
+    settings = Settings(
+        database={"url": "postgresql://sodam@db/sodam?sslmode=require&password=query-secret"}
+    )
+    masked = settings.masked()["database"]["url"]
+    assert "query-secret" not in masked
+    assert masked == "postgresql://sodam:**********@db/sodam?sslmode=require&password=**********"
