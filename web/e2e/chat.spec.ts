@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { bubble, composer, createDirectRoom, createUser, login, newPage, openRoom, screenshot } from "./support";
+import { bubble, composer, createDirectRoom, createGroupRoom, createUser, login, newPage, openRoom, postAs, screenshot } from "./support";
 
 test("two users chat in real time; the 1 beside a bubble disappears when the other opens the room", async ({ browser }) => {
   const kim = await createUser("김민수");
@@ -51,6 +51,14 @@ test("two users chat in real time; the 1 beside a bubble disappears when the oth
   await expect(bubble(b.page, "첫 줄")).toHaveText("첫 줄\n둘째 줄");
 
   await screenshot(a.page, "chat");
+
+  // A room someone else creates with me appears in my list live, and its first message with it.
+  const park = await createUser("박새방");
+  const groupId = await createGroupRoom(park, "새로 만든 방", [kim, lee]);
+  await expect(a.page.locator(`[data-room-id="${groupId}"]`)).toContainText("새로 만든 방");
+  await postAs(park, groupId, "환영합니다");
+  await expect(a.page.locator(`[data-room-id="${groupId}"]`)).toContainText("환영합니다");
+  await expect(a.page.locator(`[data-room-id="${groupId}"] .badge-unread`)).toHaveText("1");
   await a.context.close();
   await b.context.close();
 });

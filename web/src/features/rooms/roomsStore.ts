@@ -95,7 +95,9 @@ export class RoomsStore extends Store<RoomsState> {
         next.unread_count = 0;
         next.unread_mentions = 0;
       } else {
-        next.unread_count = room.unread_count + (message.kind === "text" ? 1 : 0);
+        // The server's rule exactly (sodam.domain.unread.room_unread): every message after the
+        // read position counts, system notices included, so a reload never changes the badge.
+        next.unread_count = roomUnread(message.seq, room.last_read_seq);
         if (mentionsUser(message, this.deps.myUserId)) next.unread_mentions = room.unread_mentions + 1;
       }
       return next;
