@@ -101,6 +101,7 @@ class RealtimeSettings(BaseModel):
     resume_page_size: int = Field(default=200, ge=1, le=500)
     resume_max_events: int = Field(default=1000, ge=1)
     gap_fill_max_events: int = Field(default=1000, ge=1)
+    heads_check_s: float = Field(default=5.0, gt=0)
     frames_per_s: float = Field(default=20.0, gt=0)
     frames_burst: int = Field(default=60, ge=1)
     sends_per_s: float = Field(default=5.0, gt=0)

@@ -55,7 +55,7 @@ async def cluster(
     settings: Settings, clock: FakeClock, fast_hasher: PasswordHasher
 ) -> AsyncIterator[Cluster]:
     bus = FlakyBus()
-    limits = GatewayLimits()
+    limits = GatewayLimits(heads_check_s=0.2)
     async with (
         live_server(settings, clock, fast_hasher, ADMIN_PASSWORD, limits, bus) as a,
         live_server(settings, clock, fast_hasher, ADMIN_PASSWORD, limits, bus) as b,
@@ -101,6 +101,23 @@ async def test_events_lost_or_repeated_by_the_bus_are_repaired_in_order(cluster:
         seqs = [f["event_seq"] for f in wb.frames if f.get("type") == "event"]
     assert seqs == [a["message"]["event_seq"] for a in acks]
     assert cluster.b.gateway.hub.gaps_filled >= 1
+
+
+async def test_a_lost_last_event_is_repaired_without_waiting_for_another(
+    cluster: Cluster,
+) -> None:
+    alice, bob = await cluster.a.user(), await cluster.a.user()
+    room = await make_group(cluster.a.http, alice, [bob])
+    async with cluster.a.session(alice) as wa, cluster.b.session(bob) as wb:
+        await resume_all(cluster.a, wa, alice)
+        await resume_all(cluster.b, wb, bob)
+        first = await wa.request(send_frame(room["id"], "전달됨"))
+        await wb.expect("event", event_seq=first["message"]["event_seq"])
+        cluster.bus.drop = {first["message"]["event_seq"] + 1}  # Redis FLUSHALL mid-flight
+        last = await wa.request(send_frame(room["id"], "마지막"))
+        got = await wb.expect("event", event_seq=last["message"]["event_seq"], within=20)
+        assert got["event"]["message"]["id"] == last["message"]["id"]
+    assert cluster.b.gateway.hub.heads_behind >= 1
 
 
 async def test_presence_is_the_best_status_over_nodes(cluster: Cluster) -> None:

@@ -40,6 +40,21 @@ class Metrics:
             "Events written to WebSocket connections.",
             registry=r,
         )
+        self.ws_queued_frames = Gauge(
+            "sodam_ws_queued_frames",
+            "Frames waiting in this node's WebSocket outgoing queues.",
+            registry=r,
+        )
+        self.ws_rooms_tracked = Gauge(
+            "sodam_ws_rooms_tracked",
+            "Rooms with local members whose events this node orders and delivers.",
+            registry=r,
+        )
+        self.ws_tasks = Gauge(
+            "sodam_ws_background_tasks",
+            "Background tasks of the WebSocket gateway (replays, gap fills, presence writes).",
+            registry=r,
+        )
         self.ws_dropped = Counter(
             "sodam_ws_events_dropped_total",
             "Ephemeral events dropped for slow consumers.",

@@ -29,6 +29,7 @@ from sodam.services.context import Principal
 logger = logging.getLogger(__name__)
 
 CLOSE_SEND_TIMEOUT_S = 2.0
+WRITE_BATCH = 64  # frames taken from the queue per writer wake-up (and per metrics update)
 
 
 class Connection:
@@ -41,6 +42,7 @@ class Connection:
         *,
         now: float,
         on_close: Callable[[Connection], None],
+        on_written: Callable[[int], None] | None = None,
     ) -> None:
         self.websocket = websocket
         self.principal = principal
@@ -66,6 +68,7 @@ class Connection:
         self._live_rooms: set[RoomId] = set()
         self._floors: dict[RoomId, int] = {}  # live, but events <= floor were already replayed
         self._on_close = on_close
+        self._on_written = on_written
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
 
@@ -80,19 +83,23 @@ class Connection:
     async def _write_loop(self) -> None:
         try:
             while True:
-                text = await self.queue.get()
-                await self.websocket.send_text(text)
+                events = 0
+                for text, is_event in await self.queue.get_batch(WRITE_BATCH):
+                    await self.websocket.send_text(text)
+                    events += is_event
+                if events and self._on_written is not None:
+                    self._on_written(events)  # one metrics update per batch, not per frame
         except QueueClosed:
             return
         except (WebSocketDisconnect, RuntimeError, OSError):
             self.close(CloseCode.NORMAL, "gone")
 
-    def send(self, text: str) -> bool:
-        """Queues a frame that must arrive (a reply, a user-scoped event); on overflow the
-        connection closes with 4000 so the client resumes."""
+    def send(self, text: str, *, event: bool = False) -> bool:
+        """Queues a frame that must arrive (a reply; with ``event`` a server-pushed event); on
+        overflow the connection closes with 4000 so the client resumes."""
         if self.closing:
             return False
-        if self.queue.put_durable(text):
+        if self.queue.put_durable(text, event=event):
             return True
         self.close(CloseCode.RESYNC, "resync")
         return False
@@ -118,7 +125,7 @@ class Connection:
             if seq <= floor:
                 return
             del self._floors[room_id]
-        self.send(text)
+        self.send(text, event=True)
 
     def room_removed(self, room_id: RoomId) -> None:
         """The user left the room: nothing more of it may be written (I5)."""
@@ -143,7 +150,7 @@ class Connection:
         for seq, text in sorted(dict(held).items()):
             if last is not None and seq <= last:
                 continue
-            if not self.send(text):
+            if not self.send(text, event=True):
                 return last
             last = seq
         if self._holding:

@@ -1,13 +1,17 @@
 """The WebSocket gateway at ``/api/ws`` (docs/protocol.md): handshake, reading, node lifecycle.
 
-- The ``Origin`` is checked before the upgrade is accepted (a refused handshake gets HTTP 403):
-  no Origin (native apps), the public base URL's origin, the request's own host, or one of
-  ``settings.allowed_origins``.
+- The ``Origin`` is checked before the upgrade is accepted (a refused handshake gets HTTP 403;
+  ``sodam.realtime.origins``).
 - The first frame must be ``auth`` with an access token, within ``auth_timeout_s``; otherwise the
   socket closes with 1008. Tokens never appear in URLs or logs.
 - A socket silent for two heartbeat intervals is closed and its state freed (F10).
 - ``handle_bus`` is the node's one bus handler: room, user and presence topics.
+- Every ``heads_check_s`` the node compares its rooms' positions with the database and fills
+  what the bus lost (``Hub.check_heads``), the last event of a room included.
 - ``close`` (shutdown, F14) tells every client to reconnect (1012) and resume.
+- Metrics: the connection, queue, room and task gauges are read from the live state when
+  ``/metrics`` is scraped (always right, nothing to keep in step); delivered events are counted
+  by each socket's writer once per batch.
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ import logging
 import secrets
 from collections.abc import MutableMapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -40,13 +43,14 @@ from sodam.realtime.frames import (
 )
 from sodam.realtime.hub import Hub, decode_payload
 from sodam.realtime.limits import GatewayLimits
+from sodam.realtime.origins import allowed_origins, origin_allowed
 from sodam.realtime.ports import GatewayDeps
 from sodam.realtime.presence import TOPIC as PRESENCE_TOPIC
 from sodam.realtime.presence import Presence
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+SHUTDOWN_PRESENCE_S = 5.0  # at most this long for closed sockets' presence updates on shutdown
 
 
 class Gateway:
@@ -68,24 +72,40 @@ class Gateway:
         self.presence = Presence(self.node_id, clock, deps.publish, deps.profiles, limits)
         self.actions = Actions(deps, self.hub, self.presence, limits, clock, self._spawn_for)
         self._conn_tasks: dict[Connection, set[asyncio.Task[None]]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = (
+            set()
+        )  # short-lived: presence updates of closed sockets
+        self._periodic: list[asyncio.Task[None]] = []
         self._closing = False
         self.session_checks = 0
+        if metrics is not None:
+            self._wire_metrics(metrics)
+
+    def _wire_metrics(self, metrics: Metrics) -> None:
+        metrics.ws_connections.set_function(lambda: sum(1 for _ in self.hub.connections()))
+        metrics.ws_queued_frames.set_function(
+            lambda: sum(len(conn.queue) for conn in self.hub.connections())
+        )
+        metrics.ws_rooms_tracked.set_function(lambda: len(self.hub.rooms))
+        metrics.ws_tasks.set_function(self.background_tasks)
+
+    def background_tasks(self) -> int:
+        """Short-lived tasks beside the sockets' readers and writers and the periodic jobs
+        (replays, gap fills, presence updates): back to 0 when the node is idle (I6)."""
+        per_conn = sum(len(tasks) for tasks in self._conn_tasks.values())
+        fills = sum(1 for s in self.hub.rooms.values() if s.filler and not s.filler.done())
+        return len(self._tasks) + per_conn + fills + self.hub.pending_tasks()
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._tasks.add(
-            asyncio.create_task(
-                self._every(self._limits.presence_refresh_s, self.presence.refresh),
-                name="ws-presence",
-            )
+        jobs = (
+            ("ws-presence", self._limits.presence_refresh_s, self.presence.refresh),
+            ("ws-sessions", self._limits.session_check_s, self._check_sessions),
+            ("ws-heads", self._limits.heads_check_s, self.hub.check_heads),
         )
-        self._tasks.add(
-            asyncio.create_task(
-                self._every(self._limits.session_check_s, self._check_sessions), name="ws-sessions"
-            )
-        )
+        for name, seconds, job in jobs:
+            self._periodic.append(asyncio.create_task(self._every(seconds, job), name=name))
 
     async def close(self) -> None:
         """Shutdown: every client is told to reconnect (1012) and resume elsewhere."""
@@ -95,7 +115,11 @@ class Gateway:
             conn.close(CloseCode.SERVICE_RESTART, "service_restart")
         for conn in conns:
             await conn.wait_closed()
-        for task in list(self._tasks):
+        # Let the presence updates of the closed sockets (offline, last seen) finish, briefly.
+        offline = [t for t in self._tasks if t.get_name() == "ws-presence-off"]
+        if offline:
+            await asyncio.wait(offline, timeout=SHUTDOWN_PRESENCE_S)
+        for task in [*self._periodic, *self._tasks]:
             await cancel_quietly(task)
         with contextlib.suppress(AppError, OSError):
             await self.presence.close()
@@ -149,7 +173,7 @@ class Gateway:
             if frame.get("type") == "profile.updated":
                 work = frame.get("work_status")
                 self.presence.on_profile_updated(
-                    UserId(int(ident)), work if isinstance(work, str) else None
+                    UserId(int(ident)), text, work if isinstance(work, str) else None
                 )
             self.hub.on_user_frame(UserId(int(ident)), text, frame)
         elif topic == PRESENCE_TOPIC:
@@ -199,7 +223,7 @@ class Gateway:
             return None
         try:
             principal = await self._deps.auth.authenticate(frame.token)
-            room_ids = await self._deps.rooms.list_member_room_ids(UserId(principal.user.id))
+            heads = await self._deps.rooms.list_member_room_heads(UserId(principal.user.id))
             profile = await self._deps.profiles.get_profile(UserId(principal.user.id))
         except Unauthenticated as exc:
             await _close(websocket, CloseCode.POLICY, exc.code)
@@ -219,18 +243,25 @@ class Gateway:
             self._limits,
             now=self._clock.monotonic(),
             on_close=self._closed,
+            on_written=self._metrics.events_delivered.inc if self._metrics else None,
         )
-        self.hub.register(conn, room_ids)
+        self.hub.register(conn, heads)
         self._conn_tasks[conn] = set()
         conn.start()
-        if self._metrics is not None:
-            self._metrics.ws_connections.inc()
+        try:
+            await self._greet(conn, frame.ref, profile.work_status)
+        except BaseException:
+            conn.close(CloseCode.INTERNAL, "internal_error")  # never left registered
+            raise
+        return conn
+
+    async def _greet(self, conn: Connection, ref: str | None, work_status: str | None) -> None:
         conn.send(
             encode(
                 {
                     "type": "ready",
-                    "ref": frame.ref,
-                    "user_id": user_id,
+                    "ref": ref,
+                    "user_id": conn.user_id,
                     "session_id": conn.session_id,
                     "heartbeat_s": self._limits.heartbeat_s,
                     "limits": {
@@ -244,8 +275,7 @@ class Gateway:
                 }
             )
         )
-        await self.presence.connected(conn, profile.work_status)
-        return conn
+        await self.presence.connected(conn, work_status)
 
     async def _read(self, conn: Connection) -> None:
         websocket = conn.websocket
@@ -293,54 +323,11 @@ class Gateway:
         self.hub.unregister(conn)
         for task in self._conn_tasks.pop(conn, set()):
             task.cancel()
-        if self._metrics is not None:
-            self._metrics.ws_connections.dec()
-            if conn.queue.dropped:
-                self._metrics.ws_dropped.inc(conn.queue.dropped)
+        if self._metrics is not None and conn.queue.dropped:
+            self._metrics.ws_dropped.inc(conn.queue.dropped)
         task = asyncio.create_task(self.presence.disconnected(conn), name="ws-presence-off")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-# --- origins ---------------------------------------------------------------------------------
-
-
-def _origin_key(scheme: str, host: str, port: int | None) -> str:
-    port = port or DEFAULT_PORTS.get(scheme)
-    return f"{host.lower()}:{port}"
-
-
-def allowed_origins(settings: Settings) -> frozenset[str]:
-    """``scheme://host[:port]`` of the public base URL and of ``allowed_origins``."""
-    out: set[str] = set()
-    for url in [settings.public_base_url or "", *settings.allowed_origins]:
-        parts = urlsplit(url.strip())
-        if parts.scheme in ("http", "https") and parts.hostname:
-            out.add(f"{parts.scheme}://{_origin_key(parts.scheme, parts.hostname, parts.port)}")
-    return frozenset(out)
-
-
-def origin_allowed(origin: str | None, host: str | None, allowed: frozenset[str]) -> bool:
-    if origin is None:
-        return True  # native apps send no Origin; browsers always do
-    try:
-        parts = urlsplit(origin.strip())
-        port = parts.port
-    except ValueError:
-        return False
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    key = _origin_key(parts.scheme, parts.hostname, port)
-    if f"{parts.scheme}://{key}" in allowed:
-        return True
-    if host:
-        try:
-            own = urlsplit(f"{parts.scheme}://{host.strip()}")
-            own_key = _origin_key(parts.scheme, own.hostname or "", own.port)
-        except ValueError:
-            return False
-        return key == own_key
-    return False
 
 
 def _data(message: MutableMapping[str, Any]) -> str | bytes:

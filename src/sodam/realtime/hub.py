@@ -10,6 +10,13 @@ delivered, then U is unsubscribed, before any later event of that room is looked
 Room events pass through the room's ``RoomSequencer``: duplicates are dropped and a gap is filled
 from the database before anything after it is delivered (``events_after``). Each bus payload is
 decoded to text once and that one string is queued on every receiving socket.
+
+A room's position starts at its head in the database when it is first tracked (the heads come
+with the user's room list at authentication), so even the first events after that are checked
+for gaps. A gap is only visible when a later event arrives; a lost *last* event (a Redis restart
+or FLUSHALL right after a send) is found by ``check_heads``, which the gateway runs every few
+seconds: one batched read of the heads of the rooms with local members, then a fill of every
+room that is still behind after a short grace (the bus is usually just a little slower).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from sodam.realtime.ports import EventLog, RoomDirectory
 logger = logging.getLogger(__name__)
 
 Item = tuple[str, dict[str, Any]]  # (the frame's text, its "event" object)
+HEADS_BATCH = 500  # rooms per heads query
 
 
 @dataclass(slots=True)
@@ -58,6 +66,7 @@ class Hub:
         self.users: dict[UserId, LocalUser] = {}
         self.rooms: dict[RoomId, RoomState] = {}
         self.gaps_filled = 0
+        self.heads_behind = 0  # rooms found behind the database by check_heads
 
     # --- connections -------------------------------------------------------------------------
 
@@ -73,15 +82,15 @@ class Hub:
         local = self.users.get(user_id)
         return list(local.conns) if local else []
 
-    def register(self, conn: Connection, room_ids: list[RoomId]) -> None:
-        """Adds an authenticated socket. A user's first socket brings their room list; later
-        sockets share the list the hub has kept current since."""
+    def register(self, conn: Connection, heads: dict[RoomId, int]) -> None:
+        """Adds an authenticated socket. A user's first socket brings their rooms with each
+        room's head (newest event_seq); later sockets share the list the hub has kept current."""
         local = self.users.get(conn.user_id)
         if local is None:
             local = LocalUser(rooms=set())
             self.users[conn.user_id] = local
-            for room_id in room_ids:
-                self._subscribe(conn.user_id, local, room_id)
+            for room_id, head in heads.items():
+                self._subscribe(conn.user_id, local, room_id, head)
         local.conns.append(conn)
 
     def unregister(self, conn: Connection) -> None:
@@ -160,29 +169,64 @@ class Hub:
             self._revoke(local, frame)
             return
         for conn in list(local.conns):
-            conn.send(text)
+            conn.send(text, event=True)
+
+    # --- lost events ---------------------------------------------------------------------------
+
+    async def check_heads(self, grace_s: float = 0.5) -> int:
+        """Compares every tracked room's position with its head in the database (batched) and
+        fills the rooms still behind after ``grace_s``. Returns how many were behind."""
+        rooms = list(self.rooms)
+        behind: list[tuple[RoomId, RoomState, int]] = []
+        for start in range(0, len(rooms), HEADS_BATCH):
+            chunk = {int(room_id) for room_id in rooms[start : start + HEADS_BATCH]}
+            for room_id, head in (await self._directory.room_heads(chunk)).items():
+                state = self.rooms.get(room_id)
+                if state is None:
+                    continue
+                if state.order.last is None:
+                    self.set_room_base(room_id, head)
+                elif head > state.order.last:
+                    behind.append((room_id, state, head))
+        if not behind:
+            return 0
+        await asyncio.sleep(grace_s)  # events in flight on the bus usually arrive meanwhile
+        count = 0
+        for room_id, state, head in behind:
+            last = state.order.last
+            if self.rooms.get(room_id) is not state or last is None or last >= head:
+                continue
+            count += 1
+            state.order.target = max(state.order.target, head)
+            self._start_fill(room_id, state)
+        self.heads_behind += count
+        return count
 
     # --- membership --------------------------------------------------------------------------
 
-    def _subscribe(self, user_id: UserId, local: LocalUser, room_id: RoomId) -> None:
+    def _subscribe(
+        self, user_id: UserId, local: LocalUser, room_id: RoomId, head: int | None = None
+    ) -> None:
         if room_id in local.rooms:
             return
         local.rooms.add(room_id)
         state = self.rooms.get(room_id)
         if state is None:
-            state = RoomState(members=set(), order=RoomSequencer(max_stash=256))
+            state = RoomState(members=set(), order=RoomSequencer(last=head, max_stash=256))
             self.rooms[room_id] = state
+        elif head is not None:
+            self.set_room_base(room_id, head)
         state.members.add(user_id)
 
     async def _verify_join(self, user_id: UserId, room_id: RoomId) -> None:
         try:
-            room_ids = await self._directory.list_member_room_ids(user_id)
+            heads = await self._directory.list_member_room_heads(user_id)
         except AppError:
             logger.warning("could not verify a room.added; the client resumes later")
             return
         local = self.users.get(user_id)
-        if local is not None and room_id in room_ids:
-            self._subscribe(user_id, local, room_id)
+        if local is not None and room_id in heads:
+            self._subscribe(user_id, local, room_id, heads[room_id])
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -291,9 +335,12 @@ class Hub:
         text = encode({"type": "resync_required", "room_id": room_id})
         for user_id in list(state.members):
             for conn in self.users[user_id].conns:
-                conn.send(text)
+                conn.send(text, event=True)
         for seq, item in state.order.skip_to_stash():
             self._apply(room_id, seq, item)
+
+    def pending_tasks(self) -> int:
+        return len(self._tasks)
 
     async def close(self) -> None:
         tasks = [s.filler for s in self.rooms.values() if s.filler is not None]

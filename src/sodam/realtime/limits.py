@@ -30,6 +30,7 @@ class GatewayLimits:
     resume_page_size: int = 200
     resume_max_events: int = 1000  # a room further behind gets resync_required
     gap_fill_max_events: int = 1000
+    heads_check_s: float = 5.0  # compare rooms' positions with the database (lost last events)
     # Rate limits (token buckets): every frame of a connection; sends of a user on this node.
     frames_per_s: float = 20.0
     frames_burst: int = 60

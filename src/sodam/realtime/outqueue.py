@@ -9,6 +9,10 @@ holds references, not copies. Policy when a client reads slower than events arri
 2. a durable frame (events, acks, replies) that still does not fit is an overflow: the caller
    closes the socket with ``4000 resync`` and the client resumes from its cursors, so nothing is
    lost and the server's memory stays bounded.
+
+Each queued frame carries two bits: durable (not droppable) and event (pushed by the server, as
+opposed to an answer to a request); the writer counts events per batch it writes
+(``sodam_ws_events_delivered_total``) instead of touching a shared counter per frame.
 """
 
 from __future__ import annotations
@@ -16,13 +20,16 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 
+DURABLE = 1
+EVENT = 2
+
 
 class OutgoingQueue:
     def __init__(self, *, max_frames: int, max_chars: int, ephemeral_max: int) -> None:
         self._max_frames = max_frames
         self._max_chars = max_chars
         self._ephemeral_max = min(ephemeral_max, max_frames)
-        self._items: deque[tuple[str, bool]] = deque()  # (text, durable)
+        self._items: deque[tuple[str, int]] = deque()  # (text, DURABLE | EVENT bits)
         self._chars = 0
         self._ephemeral = 0
         self._ready = asyncio.Event()
@@ -43,10 +50,10 @@ class OutgoingQueue:
         if self.closed or self._ephemeral >= self._ephemeral_max or not self._fits(text):
             self.dropped += 1
             return False
-        self._append(text, durable=False)
+        self._append(text, EVENT)
         return True
 
-    def put_durable(self, text: str) -> bool:
+    def put_durable(self, text: str, *, event: bool = False) -> bool:
         """Queues a frame that must not be lost; False on overflow (the caller closes)."""
         if self.closed:
             return False
@@ -54,7 +61,7 @@ class OutgoingQueue:
             self._evict_ephemeral(text)
         if not self._fits(text):
             return False
-        self._append(text, durable=True)
+        self._append(text, DURABLE | EVENT if event else DURABLE)
         return True
 
     def has_room_for(self, frames: int, chars: int = 0) -> bool:
@@ -75,13 +82,30 @@ class OutgoingQueue:
                 raise QueueClosed
             self._ready.clear()
             await self._ready.wait()
-        text, durable = self._items.popleft()
+        return self._pop()[0]
+
+    async def get_batch(self, most: int) -> list[tuple[str, bool]]:
+        """The next frames to write, at least one and at most ``most``, each with whether it
+        is an event; raises ``QueueClosed`` once closed and empty."""
+        while not self._items:
+            if self.closed:
+                raise QueueClosed
+            self._ready.clear()
+            await self._ready.wait()
+        out: list[tuple[str, bool]] = []
+        while self._items and len(out) < most:
+            text, flags = self._pop()
+            out.append((text, bool(flags & EVENT)))
+        return out
+
+    def _pop(self) -> tuple[str, int]:
+        text, flags = self._items.popleft()
         self._chars -= len(text)
-        if not durable:
+        if not flags & DURABLE:
             self._ephemeral -= 1
         if len(self._items) <= self._max_frames // 2:
             self._drained.set()
-        return text
+        return text, flags
 
     def close(self) -> None:
         """Frees the queued frames and wakes every waiter."""
@@ -95,10 +119,10 @@ class OutgoingQueue:
     def _fits(self, text: str) -> bool:
         return len(self._items) < self._max_frames and self._chars + len(text) <= self._max_chars
 
-    def _append(self, text: str, *, durable: bool) -> None:
-        self._items.append((text, durable))
+    def _append(self, text: str, flags: int) -> None:
+        self._items.append((text, flags))
         self._chars += len(text)
-        if not durable:
+        if not flags & DURABLE:
             self._ephemeral += 1
         self._ready.set()
 
@@ -106,16 +130,16 @@ class OutgoingQueue:
         """Drops the oldest ephemeral frames until ``incoming`` fits (or none is left)."""
         need_frames = len(self._items) + 1 - self._max_frames
         need_chars = self._chars + len(incoming) - self._max_chars
-        kept: deque[tuple[str, bool]] = deque()
-        for text, durable in self._items:
-            if not durable and (need_frames > 0 or need_chars > 0):
+        kept: deque[tuple[str, int]] = deque()
+        for text, flags in self._items:
+            if not flags & DURABLE and (need_frames > 0 or need_chars > 0):
                 need_frames -= 1
                 need_chars -= len(text)
                 self._chars -= len(text)
                 self._ephemeral -= 1
                 self.dropped += 1
                 continue
-            kept.append((text, durable))
+            kept.append((text, flags))
         self._items = kept
 
 

@@ -8,6 +8,7 @@ hand in small fakes. The bus is not imported here either: the composition root p
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -25,7 +26,13 @@ class Authenticator(Protocol):
 
 
 class RoomDirectory(Protocol):
-    async def list_member_room_ids(self, user_id: UserId) -> list[RoomId]: ...
+    async def list_member_room_heads(self, user_id: UserId) -> dict[RoomId, int]:
+        """The user's rooms, each with its newest event_seq (one query)."""
+        ...
+
+    async def room_heads(self, room_ids: set[int]) -> dict[RoomId, int]:
+        """The newest event_seq of each existing room among ``room_ids`` (one query)."""
+        ...
 
 
 class EventPageLike(Protocol):
@@ -75,6 +82,12 @@ class ReadMarker(Protocol):
 
 class Profiles(Protocol):
     async def get_profile(self, user_id: UserId) -> Profile: ...
+
+    async def get_profiles(self, user_ids: set[int]) -> dict[UserId, Profile]:
+        """Profiles of many users in one query; unknown ids are left out."""
+        ...
+
+    async def touch_last_seen(self, user_id: UserId, at: dt.datetime) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,12 @@ Design (docs/protocol.md "Presence"):
 - A user's presence is the best status over the nodes: online > away > offline.
 - Sockets ask for the users they display (``presence.watch``); a change is serialised once and
   sent to the sockets watching that user on this node. Presence is visible to every user of the
-  company (the people directory is), so watching needs no room in common.
+  company (the people directory is), so watching needs no room in common. Users a node knows
+  nothing about are loaded with one ``get_profiles`` query per watch.
+- Last seen is durable: when a user's last socket on a node closes, the node writes it
+  (``touch_last_seen``), so a watcher on any node, even after restarts, gets it from the profile.
+  A node forgets users who are offline and watched by nobody (bounded memory, I6).
+- ``profile.updated`` (name, work status, status message changed) is forwarded to the watchers.
 """
 
 from __future__ import annotations
@@ -88,7 +93,14 @@ class Presence:
         conns.remove(conn)
         if not conns:
             del self._local[conn.user_id]
+            await self._touch_last_seen(conn.user_id)
         await self._local_changed(conn.user_id, before)
+
+    async def _touch_last_seen(self, user_id: UserId) -> None:
+        try:
+            await self._profiles.touch_last_seen(user_id, self._clock.now())
+        except AppError:
+            logger.warning("could not record last seen; it stays as it was")
 
     def _local_status(self, user_id: UserId) -> str:
         conns = self._local.get(user_id)
@@ -125,6 +137,7 @@ class Presence:
         for user_id in list(self._local):
             conns = self._local.pop(user_id)
             before = "online" if any(c.status == "online" for c in conns) else "away"
+            await self._touch_last_seen(user_id)
             await self._local_changed(user_id, before)
 
     # --- every node's messages ---------------------------------------------------------------
@@ -146,10 +159,19 @@ class Presence:
                     work = {"work_status": entry[2]}
                     self._node_status(UserId(entry[0]), node, status, work, None)
 
-    def on_profile_updated(self, user_id: UserId, work_status: str | None) -> None:
-        seen = self._seen_of(user_id)
-        if work_status is not None and work_status != seen.work_status:
+    def on_profile_updated(self, user_id: UserId, text: str, work_status: str | None) -> None:
+        """A user's profile changed: watchers get the ``profile.updated`` frame itself, and a
+        ``presence`` frame when the work status changed."""
+        seen = self._seen.get(user_id)
+        if seen is None:
+            return  # nobody here watches them (watching creates the entry)
+        changed = work_status is not None and work_status != seen.work_status
+        if changed:
             seen.work_status = work_status
+        for conn in list(self._watchers.get(user_id, ())):
+            if conn.user_id != user_id:  # their own sockets get it on their user topic
+                conn.send_ephemeral(text)
+        if changed:
             self._notify(user_id)
 
     def _node_status(
@@ -174,6 +196,7 @@ class Presence:
             seen.last_seen_at = at or self._clock.now()
         if (after, seen.work_status) != before:
             self._notify(user_id)
+        self._forget_if_unused(user_id)
 
     def _expire(self) -> None:
         now = self._clock.monotonic()
@@ -188,6 +211,7 @@ class Presence:
                 if not seen.nodes:
                     seen.last_seen_at = self._clock.now()
                 self._notify(user_id)
+            self._forget_if_unused(user_id)
 
     def status_of(self, user_id: UserId) -> str:
         seen = self._seen.get(user_id)
@@ -204,11 +228,12 @@ class Presence:
         conn.watching = wanted
         for user_id in wanted:
             self._watchers.setdefault(user_id, set()).add(conn)
+        unknown = {int(u) for u in wanted if u not in self._seen}
+        if unknown:
+            await self._load_profiles(unknown)
+        if conn.closing or conn.watching is not wanted:
+            return
         for user_id in sorted(wanted):
-            if user_id not in self._seen:
-                await self._load_profile(user_id)
-            if conn.closing or conn.watching is not wanted:
-                return
             conn.send_ephemeral(self.frame(user_id))
 
     def unwatch(self, conn: Connection) -> None:
@@ -218,7 +243,20 @@ class Presence:
                 watchers.discard(conn)
                 if not watchers:
                     del self._watchers[user_id]
+                    self._forget_if_unused(user_id)
         conn.watching = frozenset()
+
+    def _forget_if_unused(self, user_id: UserId) -> None:
+        """Drops what this node remembers of an offline user nobody here watches; a later watch
+        reads it again from the profile (where last seen is kept)."""
+        seen = self._seen.get(user_id)
+        if (
+            seen is not None
+            and not seen.nodes
+            and user_id not in self._watchers
+            and user_id not in self._local
+        ):
+            del self._seen[user_id]
 
     def frame(self, user_id: UserId) -> str:
         seen = self._seen.get(user_id)
@@ -242,14 +280,18 @@ class Presence:
         for conn in list(watchers):
             conn.send_ephemeral(text)
 
-    async def _load_profile(self, user_id: UserId) -> None:
+    async def _load_profiles(self, user_ids: set[int]) -> None:
         try:
-            profile = await self._profiles.get_profile(user_id)
+            profiles = await self._profiles.get_profiles(user_ids)
         except AppError:
+            logger.warning("could not load profiles for presence; sending what is known")
             return
-        seen = self._seen_of(user_id)
-        seen.work_status = seen.work_status or profile.work_status
-        seen.last_seen_at = seen.last_seen_at or profile.last_seen_at
+        for user_id, profile in profiles.items():
+            if user_id not in self._watchers and user_id not in self._local:
+                continue  # unwatched while the query ran
+            seen = self._seen_of(user_id)
+            seen.work_status = seen.work_status or profile.work_status
+            seen.last_seen_at = seen.last_seen_at or profile.last_seen_at
 
     def _seen_of(self, user_id: UserId) -> Seen:
         seen = self._seen.get(user_id)

@@ -41,11 +41,14 @@ async def resume(
     member_of = hub.rooms_of(conn.user_id)
     for room_id in sorted(set(cursors) - member_of):
         await _pace(conn, limits)
-        conn.send(encode({"type": "room.removed", "room_id": room_id, "reason": "not_member"}))
+        conn.send(
+            encode({"type": "room.removed", "room_id": room_id, "reason": "not_member"}),
+            event=True,
+        )
     for room_id in sorted(member_of - set(cursors)):
         await _pace(conn, limits)
         if hub.is_member(conn.user_id, room_id):
-            conn.send(encode({"type": "room.added", "room_id": room_id}))
+            conn.send(encode({"type": "room.added", "room_id": room_id}), event=True)
             _hand_over(conn, hub, room_id, None)
     for room_id in sorted(member_of & set(cursors)):
         if conn.closing:
@@ -95,7 +98,7 @@ async def _replay_room(
             _resync(conn, hub, room_id)
             return
         for frame in page.frames:
-            if not conn.send(encode(frame)):
+            if not conn.send(encode(frame), event=True):
                 return
         sent += len(page.frames)
         cursor = max(cursor, page.next_event_seq)
@@ -120,7 +123,7 @@ async def _pace(conn: Connection, limits: GatewayLimits) -> None:
 
 
 def _resync(conn: Connection, hub: Hub, room_id: RoomId) -> None:
-    conn.send(encode({"type": "resync_required", "room_id": room_id}))
+    conn.send(encode({"type": "resync_required", "room_id": room_id}), event=True)
     _hand_over(conn, hub, room_id, None)
 
 

@@ -128,7 +128,18 @@ class FakeEventLog:
 
 @dataclass
 class FakeDirectory:
-    rooms: dict[int, list[RoomId]] = field(default_factory=dict)
+    """Who is in which room; each room's head is the head of ``log`` (0 without one)."""
 
-    async def list_member_room_ids(self, user_id: UserId) -> list[RoomId]:
-        return list(self.rooms.get(user_id, []))
+    rooms: dict[int, list[RoomId]] = field(default_factory=dict)
+    log: FakeEventLog | None = None
+    head_queries: list[set[int]] = field(default_factory=list)
+
+    def head(self, room_id: int) -> int:
+        return self.log.head(room_id) if self.log is not None else 0
+
+    async def list_member_room_heads(self, user_id: UserId) -> dict[RoomId, int]:
+        return {room_id: self.head(room_id) for room_id in self.rooms.get(user_id, [])}
+
+    async def room_heads(self, room_ids: set[int]) -> dict[RoomId, int]:
+        self.head_queries.append(set(room_ids))
+        return {RoomId(room_id): self.head(room_id) for room_id in room_ids}

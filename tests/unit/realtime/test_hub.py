@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from sodam.domain.ids import RoomId
 from sodam.realtime.connection import Connection
@@ -26,8 +27,9 @@ def make_hub(log: FakeEventLog | None = None, **limits: int) -> Hub:
 
 
 def live(hub: Hub, user_id: int, rooms: list[RoomId], **kw: object) -> Connection:
+    """A resumed socket of a user in ``rooms``, each room at head 0 when the user arrives."""
     conn = connection(user_id, **kw)  # type: ignore[arg-type]
-    hub.register(conn, rooms)
+    hub.register(conn, dict.fromkeys(rooms, 0))
     conn.finish_resume()
     return conn
 
@@ -208,7 +210,7 @@ async def test_room_added_is_checked_against_the_database_before_subscribing() -
     directory = FakeDirectory({10: [R1]})
     hub = Hub(FakeEventLog(), directory, GatewayLimits())  # type: ignore[arg-type]
     a = connection(10)
-    hub.register(a, [])
+    hub.register(a, {})
     a.finish_resume()
     for room in (1, 2):  # the user is really in room 1 only
         text, frame = payload({"type": "room.added", "room_id": room})
@@ -238,3 +240,69 @@ async def test_slow_consumer_is_closed_for_resync_instead_of_growing() -> None:
     assert slow.closing and slow.close_code == CloseCode.RESYNC
     assert len(slow.queue) == 0  # freed at once
     assert closed == [slow]
+
+
+def hub_on(log: FakeEventLog, **limits: int) -> tuple[Hub, FakeDirectory]:
+    directory = FakeDirectory(log=log)
+    return Hub(log, directory, GatewayLimits(**limits)), directory  # type: ignore[arg-type]
+
+
+async def test_a_newly_tracked_room_starts_at_its_head_so_its_first_events_are_checked() -> None:
+    log = FakeEventLog()
+    log.add(1, 3)
+    hub, _directory = hub_on(log)
+    a = connection(10)
+    hub.register(a, {R1: log.head(1)})  # at 3 when the user's first socket authenticated
+    a.finish_resume()
+    frames = log.add(1, 2)  # 4 is lost by the bus; 5 arrives
+    publish(hub, frames[1])
+    await settle(hub, R1)
+    assert seqs(await queued(a)) == [4, 5]
+
+
+async def test_check_heads_fills_a_lost_last_event() -> None:
+    log = FakeEventLog()
+    hub, directory = hub_on(log)
+    a = connection(10)
+    hub.register(a, {R1: 0, R2: 0})
+    a.finish_resume()
+    first, _lost = log.add(1, 2)
+    publish(hub, first)  # the last event (2) never comes: Redis lost it, nothing follows
+    assert await hub.check_heads(grace_s=0) == 1
+    await settle(hub, R1)
+    assert seqs(await queued(a)) == [1, 2]
+    assert directory.head_queries == [{1, 2}]  # one query for every room with local members
+    assert await hub.check_heads(grace_s=0) == 0  # caught up: nothing to do
+
+
+async def test_check_heads_leaves_alone_what_the_bus_delivers_during_the_grace() -> None:
+    log = FakeEventLog()
+    hub, _directory = hub_on(log)
+    a = live(hub, 10, [R1])
+    (late,) = log.add(1, 1)
+    check = asyncio.create_task(hub.check_heads(grace_s=0.05))
+    await wait_until(lambda: bool(_directory.head_queries))
+    publish(hub, late)  # the bus was just slower than the database
+    assert await check == 0
+    assert ("after", 1, 0) not in log.calls
+    assert seqs(await queued(a)) == [1]
+
+
+async def test_check_heads_reads_rooms_in_batches_and_only_rooms_with_local_members() -> None:
+    log = FakeEventLog()
+    hub, directory = hub_on(log)
+    rooms = [RoomId(r) for r in range(1, 1101)]
+    a = live(hub, 10, rooms)
+    hub.unregister(live(hub, 20, [RoomId(5000)]))  # gone: its room is not tracked any more
+    await hub.check_heads(grace_s=0)
+    assert [len(q) for q in directory.head_queries] == [500, 500, 100]
+    assert set().union(*directory.head_queries) == set(range(1, 1101))
+    assert not a.closing
+
+
+async def wait_until(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("condition never became true")

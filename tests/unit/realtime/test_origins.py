@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sodam.config import Settings
-from sodam.realtime.gateway import allowed_origins, origin_allowed
+from sodam.realtime.origins import allowed_origins, origin_allowed
 
 
 @pytest.fixture

@@ -105,3 +105,15 @@ async def test_wait_below_returns_when_closed() -> None:
     await asyncio.sleep(0)
     queue.close()
     await asyncio.wait_for(waiter, 1)
+
+
+async def test_a_batch_takes_what_is_queued_up_to_its_size_and_tells_events_from_answers() -> None:
+    queue = make(frames=10, ephemeral=5)
+    queue.put_durable("ack")
+    queue.put_durable("e1", event=True)
+    queue.put_ephemeral("typing")
+    queue.put_durable("e2", event=True)
+    assert await queue.get_batch(3) == [("ack", False), ("e1", True), ("typing", True)]
+    assert await queue.get_batch(3) == [("e2", True)]
+    assert len(queue) == 0 and queue.chars == 0
+    assert queue.put_ephemeral("t") and queue.put_ephemeral("t")  # ephemeral share was freed

@@ -35,11 +35,18 @@ class Bus:
 
 
 class Profiles:
-    async def get_profile(self, user_id: UserId) -> Profile:
-        if user_id == 404:
-            raise NotFound("user_not_found", "No such user.")
+    """Profiles in memory, shared by every node (the database); counts the queries."""
+
+    def __init__(self) -> None:
+        self.last_seen: dict[int, dt.datetime] = {
+            7: dt.datetime(2025, 12, 31, 18, 0, tzinfo=dt.UTC)
+        }
+        self.queries: list[set[int]] = []
+        self.touched: list[tuple[int, dt.datetime]] = []
+
+    def _profile(self, user_id: int) -> Profile:
         return Profile(
-            user_id=user_id,
+            user_id=UserId(user_id),
             display_name="x",
             title=None,
             email=None,
@@ -47,13 +54,29 @@ class Profiles:
             status_message=None,
             work_status="vacation",
             locale="ko",
-            last_seen_at=dt.datetime(2025, 12, 31, 18, 0, tzinfo=dt.UTC),
+            last_seen_at=self.last_seen.get(user_id),
         )
 
+    async def get_profile(self, user_id: UserId) -> Profile:
+        if user_id == 404:
+            raise NotFound("user_not_found", "No such user.")
+        return self._profile(user_id)
 
-def cluster(count: int, clock: FakeClock) -> tuple[Bus, list[Presence]]:
+    async def get_profiles(self, user_ids: set[int]) -> dict[UserId, Profile]:
+        self.queries.append(set(user_ids))
+        return {UserId(u): self._profile(u) for u in user_ids if u != 404}
+
+    async def touch_last_seen(self, user_id: UserId, at: dt.datetime) -> None:
+        self.touched.append((user_id, at))
+        self.last_seen[user_id] = at
+
+
+def cluster(
+    count: int, clock: FakeClock, profiles: Profiles | None = None
+) -> tuple[Bus, list[Presence]]:
     bus = Bus()
-    bus.nodes = [Presence(f"n{i}", clock, bus.publish, Profiles(), LIMITS) for i in range(count)]
+    store = profiles or Profiles()
+    bus.nodes = [Presence(f"n{i}", clock, bus.publish, store, LIMITS) for i in range(count)]
     return bus, bus.nodes
 
 
@@ -78,6 +101,7 @@ async def test_user_is_online_while_any_node_has_an_online_socket() -> None:
 async def test_offline_records_last_seen_and_only_the_last_socket_counts() -> None:
     clock = FakeClock()
     bus, (node,) = cluster(1, clock)
+    await node.watch(connection(1), [7], limit=10)  # remembered while someone watches
     a, b = connection(7), connection(7)
     await node.connected(a, "working")
     await node.connected(b, "working")
@@ -141,11 +165,86 @@ async def test_unwatch_on_disconnect_and_work_status_updates() -> None:
     await node.connected(watcher, None)
     await node.watch(watcher, [7], limit=10)
     await queued(watcher)
-    node.on_profile_updated(UserId(7), "meeting")
-    assert [json.loads(t)["work_status"] for t in [await watcher.queue.get()]] == ["meeting"]
+    node.on_profile_updated(UserId(7), profile_updated(7, "meeting"), "meeting")
+    got = await queued(watcher)
+    assert [(f["type"], f["work_status"]) for f in got] == [
+        ("profile.updated", "meeting"),
+        ("presence", "meeting"),
+    ]
     await node.disconnected(watcher)
-    node.on_profile_updated(UserId(7), "off")
+    node.on_profile_updated(UserId(7), profile_updated(7, "off"), "off")
     assert await queued(watcher) == []
+
+
+def profile_updated(user_id: int, work_status: str, name: str = "김민수") -> str:
+    return json.dumps(
+        {
+            "type": "profile.updated",
+            "user_id": user_id,
+            "display_name": name,
+            "work_status": work_status,
+            "status_message": None,
+        }
+    )
+
+
+async def test_a_name_change_reaches_watchers_but_not_the_users_own_watching_socket() -> None:
+    clock = FakeClock()
+    _bus, (node,) = cluster(1, clock)
+    watcher, himself = connection(1), connection(7)
+    for conn in (watcher, himself):
+        await node.watch(conn, [7], limit=10)
+        await queued(conn)
+    node.on_profile_updated(UserId(7), profile_updated(7, "vacation", "김민수 과장"), "vacation")
+    assert [(f["type"], f["display_name"]) for f in await queued(watcher)] == [
+        ("profile.updated", "김민수 과장")
+    ]
+    assert await queued(himself) == []  # their own sockets get it on their user topic
+
+
+async def test_watch_loads_every_unknown_user_in_one_query() -> None:
+    clock = FakeClock()
+    profiles = Profiles()
+    _bus, (node,) = cluster(1, clock, profiles)
+    await node.connected(connection(3), None)
+    watcher = connection(1)
+    await node.watch(watcher, [3, 5, 6, 7, 404], limit=10)
+    assert profiles.queries == [{5, 6, 7, 404}]  # 3 is known: connected here
+    frames = {f["user_id"]: f for f in await queued(watcher)}
+    assert sorted(frames) == [3, 5, 6, 7, 404]
+    assert frames[7]["last_seen_at"] == "2025-12-31T18:00:00+00:00"
+
+
+async def test_last_seen_is_written_when_the_last_socket_closes_and_read_by_other_nodes() -> None:
+    clock = FakeClock()
+    profiles = Profiles()
+    _bus, (n1, n2) = cluster(2, clock, profiles)
+    phone, laptop = connection(9), connection(9)
+    await n1.connected(phone, None)
+    await n1.connected(laptop, None)
+    await n1.disconnected(phone)
+    assert profiles.touched == []  # still connected here
+    clock.advance(30)
+    await n1.disconnected(laptop)
+    assert profiles.touched == [(9, clock.now())]
+    # Another node that never saw the user (or restarted since) serves it from the profile.
+    watcher = connection(1)
+    await n2.watch(watcher, [9], limit=10)
+    (frame,) = await queued(watcher)
+    assert (frame["status"], frame["last_seen_at"]) == ("offline", clock.now().isoformat())
+
+
+async def test_offline_users_nobody_watches_are_forgotten() -> None:
+    clock = FakeClock()
+    _bus, (n1, n2) = cluster(2, clock)
+    watcher = connection(1)
+    await n1.watch(watcher, [7, 8], limit=10)
+    for user in (20, 21, 22):
+        conn = connection(user)
+        await n2.connected(conn, None)
+        await n2.disconnected(conn)
+    await n1.disconnected(watcher)
+    assert n1._seen == {} and n2._seen == {}
 
 
 async def test_shutdown_takes_the_nodes_users_offline() -> None:

@@ -35,7 +35,7 @@ def setup(log: FakeEventLog, rooms: list[RoomId], **limits: Any) -> tuple[Hub, C
     lim = GatewayLimits(**limits)
     hub = Hub(log, FakeDirectory(), lim)  # type: ignore[arg-type]
     conn = connection(ME, lim)
-    hub.register(conn, rooms)
+    hub.register(conn, {room: log.head(room) for room in rooms})
     for room in rooms:
         log.members.setdefault(room, set()).add(ME)
     return hub, conn
