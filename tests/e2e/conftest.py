@@ -45,18 +45,23 @@ class ServerProcess:
     base_url: str
     port: int
     data_dir: Path
-    log_path: Path
+    stdout_path: Path
+    stderr_path: Path
     env: dict[str, str]
     process: subprocess.Popen[bytes]
-    _log: IO[bytes] | None = field(repr=False, default=None)
+    _logs: list[IO[bytes]] = field(repr=False, default_factory=list)
+
+    def stderr(self) -> str:
+        """What the server wrote to stderr so far (the terminal notices and the JSON logs)."""
+        return self.stderr_path.read_text(encoding="utf-8", errors="replace")
 
     def output(self) -> str:
-        """Everything the server wrote to stdout and stderr so far."""
-        return self.log_path.read_text(encoding="utf-8", errors="replace")
+        """Everything the server wrote so far, stdout then stderr."""
+        return self.stdout_path.read_text(encoding="utf-8", errors="replace") + self.stderr()
 
     def generated_admin_password(self) -> str | None:
-        """The first admin's password, when the server generated and printed it."""
-        found = _ADMIN_PASSWORD_RE.search(self.output())
+        """The first admin's password, when the server generated and printed it (on stderr)."""
+        found = _ADMIN_PASSWORD_RE.search(self.stderr())
         return found.group(1) if found else None
 
     def stop(self) -> int:
@@ -68,8 +73,8 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=STOP_DEADLINE_S)
-        if self._log is not None:
-            self._log.close()
+        for log in self._logs:
+            log.close()
         return int(self.process.returncode)
 
 
@@ -116,23 +121,26 @@ def launch(
     env = _child_env(data_dir, overrides)
     for attempt in range(3):
         port = free_port()
-        log_path = data_dir.parent / f"{data_dir.name}-serve-{port}.log"
-        log = log_path.open("wb")
+        # Files, not pipes: a chatty server can never block on a full pipe buffer.
+        stdout_path = data_dir.parent / f"{data_dir.name}-serve-{port}.stdout"
+        stderr_path = data_dir.parent / f"{data_dir.name}-serve-{port}.stderr"
+        logs = [stdout_path.open("wb"), stderr_path.open("wb")]
         process = subprocess.Popen(
             [str(SODAM), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            stdout=logs[0],
+            stderr=logs[1],
         )
         server = ServerProcess(
             base_url=f"http://127.0.0.1:{port}",
             port=port,
             data_dir=data_dir,
-            log_path=log_path,
+            stdout_path=stdout_path,
+            stderr_path=stderr_path,
             env=env,
             process=process,
-            _log=log,
+            _logs=logs,
         )
         if _wait_ready(server, deadline_s):
             return server

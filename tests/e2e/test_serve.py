@@ -71,7 +71,8 @@ def test_first_start_prints_a_generated_admin_password_that_logs_in(
     assert (data_dir / "sodam.db").is_file()
     key_mode = stat.S_IMODE((data_dir / "secret_key").stat().st_mode)
     assert key_mode == 0o600
-    # The password is shown on the terminal only, never in a JSON log line.
+    # The password is shown once on stderr (the terminal), and never in a JSON log line.
+    assert server.stderr().count(password) == 1
     assert all(password not in line for line in server.output().splitlines() if "{" in line)
 
 
