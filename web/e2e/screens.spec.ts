@@ -119,6 +119,15 @@ test("new chat, people, settings and admin screens", async ({ browser }) => {
   await expect(a.page.locator(".session-row", { hasText: "현재 기기" })).toBeVisible();
   await screenshot(a.page, "settings");
 
+  // English on demand: every label switches at once.
+  await a.page.getByLabel("언어").selectOption("en");
+  await expect(a.page.getByRole("heading", { name: "Settings", level: 1 })).toBeVisible();
+  await a.page.getByRole("button", { name: "Chats" }).click();
+  await expect(a.page.getByRole("searchbox", { name: "Search chats" })).toBeVisible();
+  await a.page.locator(".room-item-button").first().click();
+  await expect(a.page.getByRole("textbox", { name: "Type a message" })).toBeVisible();
+  await screenshot(a.page, "chat-english");
+
   // Admin: create a user, then deactivate them.
   const admin = await newPage(browser);
   await login(admin.page, { username: "admin" }, ADMIN_PASSWORD);

@@ -58,6 +58,7 @@ export class Session {
   private readonly snapshot: SnapshotCache;
   private fresh = { rooms: false, people: false };
   private saveTimer: number | null = null;
+  private flushTimer: number | null = null;
 
   constructor(deps: SessionDeps) {
     this.userId = deps.userId;
@@ -159,6 +160,10 @@ export class Session {
     await Promise.all([this.outbox.load().catch(() => undefined), this.loadFresh()]);
     this.connection.start();
     void this.outbox.flush();
+    // Sends go over REST, so they need no WebSocket: retry now and then even if it stays down.
+    this.flushTimer = window.setInterval(() => {
+      if (this.outbox.getState().items.some((i) => i.state === "pending")) void this.outbox.flush();
+    }, 15_000);
   }
 
   /** After each (re)connection: whatever the offline start could not fetch, and the open room. */
@@ -210,6 +215,7 @@ export class Session {
 
   stop(): void {
     this.connection.stop();
+    if (this.flushTimer !== null) window.clearInterval(this.flushTimer);
   }
 
   isReading(roomId: number): boolean {
