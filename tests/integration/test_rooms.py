@@ -329,6 +329,27 @@ async def test_events_before_joining_are_not_replayed_when_history_is_not_shared
     }
 
 
+async def test_changing_the_history_policy_applies_to_later_invitations(
+    client: httpx.AsyncClient, admin: LoggedIn
+) -> None:
+    owner = await create_user(client, admin)
+    first_guest = await create_user(client, admin)
+    second_guest = await create_user(client, admin)
+    room = await make_group(client, owner, [], history_visibility="joined")
+    rid = room["id"]
+    old = await send(client, owner, rid, "예전 이야기")
+    await invite(client, owner, rid, first_guest)
+    r = await client.patch(
+        f"/api/rooms/{rid}", json={"history_visibility": "all"}, headers=owner.headers
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["history_visibility"] == "all"
+    await invite(client, owner, rid, second_guest)
+    assert old["id"] in {m["id"] for m in await all_messages(client, second_guest, rid)}
+    # Who joined under the old policy keeps what they had.
+    assert old["id"] not in {m["id"] for m in await all_messages(client, first_guest, rid)}
+
+
 async def test_inviting_someone_already_in_the_room_adds_nobody(
     client: httpx.AsyncClient, admin: LoggedIn
 ) -> None:
