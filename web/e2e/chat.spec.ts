@@ -52,6 +52,11 @@ test("two users chat in real time; the 1 beside a bubble disappears when the oth
 
   await screenshot(a.page, "chat");
 
+  // Presence: Lee is online in Kim's header, and offline once Lee's browser is gone.
+  await expect(a.page.locator(".chat-header .presence-online")).toBeVisible();
+  await b.context.close();
+  await expect(a.page.locator(".chat-header .presence-offline")).toBeVisible({ timeout: 30_000 });
+
   // A room someone else creates with me appears in my list live, and its first message with it.
   const park = await createUser("박새방");
   const groupId = await createGroupRoom(park, "새로 만든 방", [kim, lee]);
@@ -60,5 +65,4 @@ test("two users chat in real time; the 1 beside a bubble disappears when the oth
   await expect(a.page.locator(`[data-room-id="${groupId}"]`)).toContainText("환영합니다");
   await expect(a.page.locator(`[data-room-id="${groupId}"] .badge-unread`)).toHaveText("1");
   await a.context.close();
-  await b.context.close();
 });

@@ -61,6 +61,8 @@ export class RealtimeConnection extends Store<ConnectionState> {
   private watchdogTimer: unknown = null;
   private heartbeatMs = 25_000;
   private reauthTimer: unknown = null;
+  /** Server limits from the ready frame (docs/protocol.md). */
+  presenceWatchMax = 500;
   private sentToken: string | null = null;
   private stopped = true;
   private authFailures = 0;
@@ -184,6 +186,7 @@ export class RealtimeConnection extends Store<ConnectionState> {
       case "ready":
         this.authFailures = 0;
         if (frame.heartbeat_s && frame.heartbeat_s > 0) this.heartbeatMs = frame.heartbeat_s * 1000;
+        if (frame.limits?.presence_watch_max) this.presenceWatchMax = frame.limits.presence_watch_max;
         this.socket?.send(JSON.stringify({ type: "resume", cursors: this.deps.cursors() } satisfies ClientFrame));
         this.scheduleHeartbeat();
         this.scheduleReauth();

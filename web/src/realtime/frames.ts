@@ -3,8 +3,8 @@ import type { Message, ReadPosition } from "../lib/model";
 /** Frames of the WebSocket protocol (docs/api-plan.md, docs/protocol.md). */
 export type RoomEvent =
   | { kind: "message.created"; message: Message }
-  | { kind: "message.updated"; message: Message }
-  | { kind: "reaction.updated"; message_id: number; reactions: Message["reactions"] }
+  | { kind: "message.updated"; message?: Message; message_id?: number; change?: string; restricted?: boolean }
+  | { kind: "reaction.updated"; message_id: number; reactions?: Message["reactions"]; restricted?: boolean }
   | { kind: "room.updated" }
   | { kind: "member.joined"; user_id?: number; user_ids?: number[] }
   | { kind: "member.left"; user_id?: number }
@@ -20,7 +20,7 @@ export interface EventFrame {
 }
 
 export type ServerFrame =
-  | { type: "ready"; user_id: number; session_id: string; heartbeat_s?: number }
+  | { type: "ready"; user_id: number; session_id: string; heartbeat_s?: number; limits?: { presence_watch_max?: number } }
   | EventFrame
   | { type: "resync_required"; room_id: number }
   | { type: "resumed" }
@@ -39,7 +39,13 @@ export type UserFrame =
   | { type: "room.removed"; room_id: number; reason?: string }
   | { type: "room.settings"; room_id: number; muted?: boolean; favourite?: boolean; archived?: boolean }
   | { type: "read.self"; room_id: number; last_read_seq: number; unread_count?: number }
-  | { type: "profile.updated"; user_id?: number; work_status?: string };
+  | {
+      type: "profile.updated";
+      user_id?: number;
+      display_name?: string;
+      work_status?: string;
+      status_message?: string | null;
+    };
 
 export type ClientFrame =
   | { type: "auth"; token: string }

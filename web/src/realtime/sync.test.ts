@@ -29,6 +29,7 @@ function setup(canResume = true) {
   const resumes: Record<string, number>[] = [];
   const timers = fakeTimers();
   const reloaded: number[] = [];
+  const refetched: [number, number][] = [];
   const targets: SyncTargets = {
     rooms: {
       applyEvent: () => undefined,
@@ -48,6 +49,7 @@ function setup(canResume = true) {
     typing: { typing: () => undefined, stopped: () => undefined },
     presence: { set: () => undefined },
     onProfileUpdated: () => undefined,
+    refetchMessage: (roomId, messageId) => refetched.push([roomId, messageId]),
     onIncoming: (m) => incoming.push(m),
     requestResume: (c) => {
       resumes.push(c);
@@ -57,7 +59,7 @@ function setup(canResume = true) {
   };
   const engine = new SyncEngine(targets);
   engine.trackRooms([room({ id: 1, last_event_seq: 5 }) as RoomSummary]);
-  return { engine, applied, incoming, resumes, timers, reloaded };
+  return { engine, applied, incoming, resumes, timers, reloaded, refetched };
 }
 
 const created = (seq: number): EventFrame => ({
@@ -111,5 +113,17 @@ describe("SyncEngine", () => {
     engine.handleFrame({ type: "resync_required", room_id: 1 });
     await Promise.resolve();
     expect(reloaded).toEqual([1, 1]);
+  });
+
+  it("the restricted form (no content) refetches the message and still advances the cursor", () => {
+    const { engine, refetched, applied } = setup();
+    engine.handleFrame({ type: "event", room_id: 1, event_seq: 6, event: { kind: "message.updated", message_id: 77, change: "edited", restricted: true } });
+    engine.handleFrame({ type: "event", room_id: 1, event_seq: 7, event: { kind: "reaction.updated", message_id: 78, restricted: true } });
+    expect(refetched).toEqual([
+      [1, 77],
+      [1, 78],
+    ]);
+    expect(applied).toEqual([]);
+    expect(engine.sequencer.cursor(1)).toBe(7);
   });
 });

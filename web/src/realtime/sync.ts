@@ -18,8 +18,10 @@ export interface SyncTargets {
   };
   typing: { typing(roomId: number, userId: number): void; stopped(roomId: number, userId: number): void };
   presence: { set(userId: number, status: string, lastSeenAt?: string | null): void };
-  /** A profile changed (work status, name): refetch it. */
-  onProfileUpdated(userId: number | null): void;
+  /** A profile changed (name, work status, status message). */
+  onProfileUpdated(frame: Extract<UserFrame, { type: "profile.updated" }>): void;
+  /** The restricted form of an update carries no content: refetch the message if it is shown. */
+  refetchMessage(roomId: number, messageId: number): void;
   /** A message that someone else created, for notifications. */
   onIncoming(message: Message): void;
   /** Ask the server again for one room's events after its cursor. */
@@ -82,7 +84,7 @@ export class SyncEngine {
         this.targets.rooms.applyUserFrame(frame);
         return;
       case "profile.updated":
-        this.targets.onProfileUpdated(frame.user_id ?? null);
+        this.targets.onProfileUpdated(frame);
         return;
       default:
         return;
@@ -143,7 +145,13 @@ export class SyncEngine {
     for (const frame of frames) {
       const event = frame.event;
       this.targets.rooms.applyEvent(frame.room_id, event);
-      if ((event.kind === "message.created" || event.kind === "message.updated") && "message" in event) {
+      const restricted = "restricted" in event && event.restricted === true;
+      const messageId = "message_id" in event && typeof event.message_id === "number" ? event.message_id : null;
+      if (restricted || (event.kind === "message.updated" && !("message" in event && event.message))) {
+        if (messageId !== null) this.targets.refetchMessage(frame.room_id, messageId);
+        continue;
+      }
+      if ((event.kind === "message.created" || event.kind === "message.updated") && "message" in event && event.message) {
         const message = event.message as Message;
         this.targets.timelines.applyMessage(message);
         if (event.kind === "message.created") {

@@ -60,6 +60,11 @@ export function ChatView({ roomId }: { roomId: number }) {
     return () => session.setView({ roomId: null });
   }, [roomId, session]);
 
+  // Watch the presence of the people in this room (a watch replaces the previous set).
+  useEffect(() => {
+    if (members.length > 0) session.watchPresence(members.map((m) => m.user_id));
+  }, [members, session]);
+
   useEffect(() => {
     const timer = window.setInterval(() => session.typing.sweep(), 2000);
     return () => window.clearInterval(timer);

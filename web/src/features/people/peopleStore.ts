@@ -62,6 +62,29 @@ export class PeopleStore extends Store<PeopleState> {
     }
   }
 
+  /** A profile.updated frame: name, work status and status message as they are now. */
+  applyProfileUpdate(userId: number, update: { display_name?: string; work_status?: string; status_message?: string | null }): void {
+    this.setState((s) => {
+      const person = s.byId[userId];
+      const profile = s.profiles[userId];
+      return {
+        ...s,
+        byId: person && update.display_name ? { ...s.byId, [userId]: { ...person, display_name: update.display_name } } : s.byId,
+        profiles: profile
+          ? {
+              ...s.profiles,
+              [userId]: {
+                ...profile,
+                ...(update.display_name ? { display_name: update.display_name } : {}),
+                ...(update.work_status ? { work_status: update.work_status } : {}),
+                ...(update.status_message !== undefined ? { status_message: update.status_message } : {}),
+              },
+            }
+          : s.profiles,
+      };
+    });
+  }
+
   setProfile(profile: Profile): void {
     this.setState((s) => {
       const person = s.byId[profile.user_id];

@@ -37,6 +37,7 @@ export interface MessagingApi {
     roomId: number,
     body: { client_msg_id: string; body: string; reply_to_id?: number | null },
   ): Promise<{ message: Message; duplicate: boolean }>;
+  getMessage(roomId: number, messageId: number): Promise<Message>;
   edit(roomId: number, messageId: number, body: string): Promise<Message>;
   unsend(roomId: number, messageId: number): Promise<Message>;
   react(roomId: number, messageId: number, reaction: Message["reactions"][number]["reaction"]): Promise<Message>;
@@ -73,6 +74,7 @@ export function createMessagingApi(client: ApiClient): MessagingApi {
     messages: (id, query) =>
       unwrap(client.GET("/api/rooms/{room_id}/messages", { params: { path: { room_id: id }, query } })),
     send: (id, body) => unwrap(client.POST("/api/rooms/{room_id}/messages", { ...room(id), body })),
+    getMessage: (id, messageId) => unwrap(client.GET("/api/rooms/{room_id}/messages/{message_id}", msg(id, messageId))),
     edit: (id, messageId, body) =>
       unwrap(client.PATCH("/api/rooms/{room_id}/messages/{message_id}", { ...msg(id, messageId), body: { body } })),
     unsend: (id, messageId) => unwrap(client.DELETE("/api/rooms/{room_id}/messages/{message_id}", msg(id, messageId))),

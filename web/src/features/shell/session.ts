@@ -119,8 +119,18 @@ export class Session {
         if (this.isReading(message.room_id)) this.markRead(message.room_id);
       },
       requestResume: (cursors) => this.connection.send({ type: "resume", cursors }),
-      onProfileUpdated: (userId) => {
-        if (userId !== null) void this.people.loadProfile(userId, true);
+      onProfileUpdated: (frame) => {
+        if (typeof frame.user_id === "number") this.people.applyProfileUpdate(frame.user_id, frame);
+      },
+      refetchMessage: (roomId, messageId) => {
+        if (!this.timelines.room(roomId).messages.some((m) => m.id === messageId)) return;
+        this.api.getMessage(roomId, messageId).then(
+          (m) => {
+            this.timelines.applyMessage(m);
+            this.rooms.applyMessage(m);
+          },
+          () => undefined,
+        );
       },
       timers,
     });
@@ -180,7 +190,10 @@ export class Session {
       this.fresh.people
         ? undefined
         : this.people.load().then(
-            () => void (this.fresh.people = true),
+            () => {
+              this.fresh.people = true;
+              if (this.connection.isOnline) this.watchPresence();
+            },
             () => undefined,
           ),
       this.fresh.rooms
@@ -223,13 +236,18 @@ export class Session {
     return v.roomId === roomId && v.atBottom && v.visible;
   }
 
-  /** Presence is sent only for users we watch: everyone in the directory (up to the limit). */
-  watchPresence(): void {
-    const ids = Object.keys(this.people.getState().byId)
-      .map(Number)
-      .filter((id) => id !== this.userId)
-      .slice(0, 5000);
-    if (ids.length > 0) this.connection.send({ type: "presence.watch", user_ids: ids });
+  /**
+   * Presence comes only for watched users, and a watch replaces the previous one: the peers of
+   * 1:1 rooms first, then the open room's members, then the directory, up to the server's limit.
+   */
+  watchPresence(extra: readonly number[] = []): void {
+    const ids = new Set<number>();
+    for (const r of this.rooms.getState().ordered) if (r.kind === "direct" && r.peer_user_id !== null) ids.add(r.peer_user_id);
+    for (const id of extra) ids.add(id);
+    for (const id of Object.keys(this.people.getState().byId)) ids.add(Number(id));
+    ids.delete(this.userId);
+    const list = [...ids].slice(0, this.connection.presenceWatchMax);
+    if (list.length > 0) this.connection.send({ type: "presence.watch", user_ids: list });
   }
 
   setView(patch: Partial<ViewState>): void {
