@@ -84,3 +84,19 @@ web-e2e: web-build deps-system
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# --- benchmark (bench/chat; docs/performance.md): run by hand, never by the test suite ---------
+# Each target starts its own server (SQLite in a temp dir, or PostgreSQL + Redis + two nodes),
+# writes bench/results/<scenario>-<backend>-<time>.json and prints the result against the targets.
+# BENCH_ARGS passes options through, e.g. BENCH_ARGS="--rev HEAD --duration 10".
+BENCH := $(BIN)/python -m bench.chat
+BENCH_ARGS ?=
+BENCH_SCENARIOS := seed throughput throughput-pg rooms bigroom idle storm storm50 history
+
+.PHONY: bench $(addprefix bench-,$(BENCH_SCENARIOS))
+
+bench: $(VENV)/.dev-installed deps-system
+	$(BENCH) main $(BENCH_ARGS)
+
+$(addprefix bench-,$(BENCH_SCENARIOS)): bench-%: $(VENV)/.dev-installed deps-system
+	$(BENCH) $* $(BENCH_ARGS)
