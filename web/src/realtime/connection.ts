@@ -47,6 +47,7 @@ const CLOSE_POLICY = 1008; // no, late or bad auth
 const CLOSE_RESYNC = 4000; // fell behind: reconnect at once and resume
 const CLOSE_SESSION_ENDED = 4001; // never reconnect with this session
 const CLOSE_TOKEN_EXPIRED = 4003; // refresh, then reconnect and resume
+const CLOSE_TOO_MANY = 4029; // too many connections: wait at least 30 s
 const REAUTH_CHECK_MS = 20_000;
 
 /**
@@ -177,7 +178,7 @@ export class RealtimeConnection extends Store<ConnectionState> {
           .finally(() => this.scheduleRetry());
         return;
       }
-      this.scheduleRetry();
+      this.scheduleRetry(ev.code === CLOSE_TOO_MANY ? MAX_BACKOFF_MS : 0);
     };
   }
 
@@ -202,13 +203,13 @@ export class RealtimeConnection extends Store<ConnectionState> {
     }
   }
 
-  private scheduleRetry(): void {
+  private scheduleRetry(minDelayMs = 0): void {
     if (this.stopped) return;
     const attempt = this.getState().attempt + 1;
     const offline = !this.deps.isNetworkOnline();
     this.setState({ status: offline ? "offline" : "reconnecting", attempt });
     const base = Math.min(MAX_BACKOFF_MS, 500 * 2 ** Math.min(attempt - 1, 6) * (1 + this.authFailures));
-    const delay = Math.round(base / 2 + (this.deps.random() * base) / 2);
+    const delay = Math.max(minDelayMs, Math.round(base / 2 + (this.deps.random() * base) / 2));
     this.retryTimer = this.deps.timers.setTimeout(() => {
       this.retryTimer = null;
       void this.open();

@@ -79,6 +79,10 @@ export class EventSequencer {
     return out;
   }
 
+  roomsWithGaps(): number[] {
+    return [...this.rooms.entries()].filter(([, r]) => r.buffer.size > 0).map(([id]) => id);
+  }
+
   hasGap(roomId: number): boolean {
     return (this.rooms.get(roomId)?.buffer.size ?? 0) > 0;
   }

@@ -24,8 +24,8 @@ export interface SyncTargets {
   refetchMessage(roomId: number, messageId: number): void;
   /** A message that someone else created, for notifications. */
   onIncoming(message: Message): void;
-  /** Ask the server again for one room's events after its cursor. */
-  requestResume(cursors: Record<string, number>): boolean;
+  /** GET /api/rooms/{room_id}/events?after=: the REST form of the room's event log. */
+  fetchEvents(roomId: number, after: number): Promise<{ events: unknown[]; next_event_seq: number; has_more: boolean; too_far_behind: boolean }>;
   timers: Timers;
 }
 
@@ -96,8 +96,8 @@ export class SyncEngine {
     for (const [roomId, timer] of this.gapTimers) {
       this.targets.timers.clearTimeout(timer);
       this.gapTimers.delete(roomId);
-      this.apply(this.sequencer.release(roomId));
     }
+    for (const roomId of this.sequencer.roomsWithGaps()) this.apply(this.sequencer.release(roomId));
   }
 
   private onEvent(frame: EventFrame): void {
@@ -115,19 +115,41 @@ export class SyncEngine {
             this.gapTimers.delete(roomId);
             return;
           }
-          const cursor = this.sequencer.cursor(roomId);
-          const asked = cursor !== undefined && this.targets.requestResume({ [String(roomId)]: cursor });
-          if (!asked) {
-            this.gapTimers.delete(roomId);
-            void this.resync(roomId);
-          }
-          // Otherwise the resume's events fill the hole; synced() releases the rest.
+          void this.fillGap(roomId).finally(() => this.gapTimers.delete(roomId));
         }, GAP_GRACE_MS),
       );
     } else if (!gap && this.gapTimers.has(frame.room_id) && !this.sequencer.hasGap(frame.room_id)) {
       this.targets.timers.clearTimeout(this.gapTimers.get(frame.room_id));
       this.gapTimers.delete(frame.room_id);
     }
+  }
+
+  /**
+   * Fetches what is missing after the room's cursor over REST (docs/protocol.md section 8), applies
+   * it in order with what was held, and falls back to a full refetch when too far behind.
+   */
+  private async fillGap(roomId: number): Promise<void> {
+    let after = this.sequencer.cursor(roomId);
+    if (after === undefined) return;
+    try {
+      for (let pages = 0; pages < 20; pages++) {
+        const page = await this.targets.fetchEvents(roomId, after);
+        if (page.too_far_behind) {
+          await this.resync(roomId);
+          return;
+        }
+        for (const f of page.events) {
+          const frame = f as EventFrame;
+          if (frame && frame.type === "event") this.apply(this.sequencer.accept(frame).ready);
+        }
+        if (!page.has_more || !this.sequencer.hasGap(roomId)) break;
+        after = page.next_event_seq;
+      }
+    } catch {
+      // Offline: the reconnect's resume fills the hole instead.
+      return;
+    }
+    this.apply(this.sequencer.release(roomId));
   }
 
   /** Too far behind for a replay: fetch the room and its newest messages from REST. */

@@ -1,6 +1,7 @@
 import type { Message, RoomSummary } from "../lib/model";
 
 export function message(overrides: Partial<Message> = {}): Message {
+  // Asserted rather than annotated (see room()).
   const seq = overrides.seq ?? 1;
   return {
     id: seq * 10,
@@ -23,10 +24,11 @@ export function message(overrides: Partial<Message> = {}): Message {
     reactions: [],
     unread_count: 0,
     ...overrides,
-  };
+  } as Message;
 }
 
 export function room(overrides: Partial<RoomSummary> = {}): RoomSummary {
+  // Asserted rather than annotated: fields the server adds later need no change here.
   return {
     id: 1,
     kind: "group",
@@ -50,5 +52,5 @@ export function room(overrides: Partial<RoomSummary> = {}): RoomSummary {
     visible_from_seq: 0,
     created_at: "2025-01-01T00:00:00Z",
     ...overrides,
-  };
+  } as RoomSummary;
 }

@@ -47,7 +47,7 @@ export interface AuthState {
 }
 
 const KEY = "sodam.auth";
-const REFRESH_MARGIN_MS = 30_000;
+const REFRESH_MARGIN_MS = 60_000; // docs/protocol.md: refresh when less than a minute is left
 
 export class AuthStore extends Store<AuthState> {
   private readonly deps: AuthDeps;

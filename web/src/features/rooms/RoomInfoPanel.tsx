@@ -73,7 +73,7 @@ export function RoomInfoPanel({ roomId }: { roomId: number }) {
         ) : null}
       </div>
       <h3 className="section-title">{t("roomInfo.members", { count: room.member_count })}</h3>
-      {room.kind === "group" ? (
+      {room.kind === "group" && (canModerate || (room as { members_can_invite?: boolean }).members_can_invite !== false) ? (
         <button type="button" className="invite-button" onClick={() => setInviting(true)}>
           <Icon name="plus" size={18} /> {t("roomInfo.invite")}
         </button>

@@ -118,7 +118,7 @@ export class Session {
         if (message.sender_id !== deps.userId) deps.notify(message);
         if (this.isReading(message.room_id)) this.markRead(message.room_id);
       },
-      requestResume: (cursors) => this.connection.send({ type: "resume", cursors }),
+      fetchEvents: (roomId, after) => this.api.events(roomId, after),
       onProfileUpdated: (frame) => {
         if (typeof frame.user_id === "number") this.people.applyProfileUpdate(frame.user_id, frame);
       },
