@@ -58,7 +58,6 @@ class SendIn(BaseModel):
     )
     body: str | None = Field(
         default=None,
-        max_length=200_000,
         description="Plain text; mentions as <@user_id> and <@all>",
     )
     reply_to_id: int | None = Field(default=None, ge=1, le=MAX_ID)
@@ -74,7 +73,7 @@ class SendOut(BaseModel):
 
 class EditIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    body: str = Field(min_length=1, max_length=200_000)
+    body: str = Field(min_length=1, description="Over the configured limit: 413 message_too_long")
 
 
 class ReactionIn(BaseModel):

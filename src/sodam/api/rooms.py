@@ -56,6 +56,7 @@ class RoomUpdateIn(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     topic: str | None = Field(default=None, max_length=500)
     history_visibility: Literal["all", "joined"] | None = None
+    members_can_invite: bool | None = None
 
 
 class RoomSettingsIn(BaseModel):

@@ -73,5 +73,6 @@ class RoomOut(BaseModel):
     favourite: bool
     archived: bool
     notice_message_id: int | None
+    members_can_invite: bool = Field(description="False: only the owner and admins invite")
     peer_user_id: int | None
     created_at: str

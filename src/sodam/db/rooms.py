@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from sodam.db.tables import chat_rooms, message_mentions, profiles, room_members
+from sodam.db.tables import chat_rooms, message_mentions, messages, profiles, room_members
 from sodam.domain.ids import MessageId, RoomId, UserId
 from sodam.domain.rooms import Membership, Room
 
@@ -29,6 +29,7 @@ def _room(row: Any) -> Room:
         member_count=row.member_count,
         notice_message_id=MessageId(row.notice_message_id) if row.notice_message_id else None,
         archived_at=row.archived_at,
+        members_can_invite=row.members_can_invite,
     )
 
 
@@ -313,6 +314,24 @@ def select_room_list(
         )
         .scalar_subquery()
     )
+    # <@all> messages count for everyone but their sender (a partial index holds only them),
+    # unless the message also names the user (already counted above).
+    mentioned_all = (
+        sa.select(sa.func.count())
+        .select_from(messages)
+        .where(
+            messages.c.room_id == chat_rooms.c.id,
+            messages.c.mentions_all,
+            messages.c.seq > me.c.last_read_seq,
+            messages.c.deleted_at.is_(None),
+            sa.or_(messages.c.sender_id.is_(None), messages.c.sender_id != user_id),
+            ~sa.exists().where(
+                message_mentions.c.message_id == messages.c.id,
+                message_mentions.c.user_id == user_id,
+            ),
+        )
+        .scalar_subquery()
+    )
     query = (
         sa.select(
             chat_rooms,
@@ -329,7 +348,7 @@ def select_room_list(
             me.c.archived,
             peer_id.label("peer_user_id"),
             peer_name.label("peer_name"),
-            mentions.label("unread_mentions"),
+            (mentions + mentioned_all).label("unread_mentions"),
         )
         .join(me, me.c.room_id == chat_rooms.c.id)
         .where(me.c.user_id == user_id)

@@ -201,6 +201,8 @@ chat_rooms = sa.Table(
     sa.Column("direct_key", sa.String(41), nullable=True, unique=True),
     sa.Column("history_visibility", sa.String(10), nullable=False, server_default="joined"),
     sa.Column("read_only", sa.Boolean(), nullable=False, server_default=FALSE),
+    # 방장's invite control (R4): when false, only the owner and admins may invite.
+    sa.Column("members_can_invite", sa.Boolean(), nullable=False, server_default=TRUE),
     _fk("org_unit_id", "org_units.id", nullable=True, ondelete="SET NULL"),
     _fk("created_by", "users.id", nullable=True, ondelete="SET NULL"),
     _created(),
@@ -267,6 +269,14 @@ messages = sa.Table(
     sa.UniqueConstraint("room_id", "sender_id", "client_msg_id"),
     sa.Index(None, "room_id", "event_seq"),
     sa.Index(None, "sender_id", "created_at"),
+    # unread @all mentions per room: only the few @all messages are in this partial index
+    sa.Index(
+        "ix_messages_room_id_seq_mentions_all",
+        "room_id",
+        "seq",
+        postgresql_where=sa.text("mentions_all"),
+        sqlite_where=sa.text("mentions_all"),
+    ),
 )
 
 # The per-room log of durable changes other than new messages (edits, unsends, reactions,

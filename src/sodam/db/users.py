@@ -175,3 +175,12 @@ def select_profiles(conn: sa.Connection, user_ids: set[int]) -> dict[UserId, Pro
 
 def update_last_seen(conn: sa.Connection, user_id: UserId, at: dt.datetime) -> None:
     conn.execute(sa.update(profiles).where(profiles.c.user_id == user_id).values(last_seen_at=at))
+
+
+def select_active_user_ids(conn: sa.Connection, user_ids: set[int]) -> set[int]:
+    if not user_ids:
+        return set()
+    rows = conn.execute(
+        sa.select(users.c.id).where(users.c.id.in_(user_ids), users.c.deactivated_at.is_(None))
+    )
+    return {int(u) for u in rows.scalars()}

@@ -32,6 +32,7 @@ class Room:
     member_count: int
     notice_message_id: MessageId | None
     archived_at: dt.datetime | None
+    members_can_invite: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,7 @@ class RoomSummary:
             "favourite": m.favourite,
             "archived": m.archived,
             "notice_message_id": r.notice_message_id,
+            "members_can_invite": r.members_can_invite,
             "peer_user_id": self.peer_user_id,
             "created_at": r.created_at.isoformat(),
         }

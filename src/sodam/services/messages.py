@@ -38,8 +38,10 @@ from sodam.domain.messages import (
 )
 from sodam.domain.rooms import Membership, may_mention_all
 from sodam.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from sodam.observability.failpoints import Failpoints
 from sodam.observability.metrics import Metrics
 from sodam.services.context import Principal
+from sodam.services.refusals import write_auditing_refusals
 from sodam.services.roomlog import Outgoing, append_event_txn
 from sodam.services.rooms import get_room_for_member_txn, require_moderator
 from sodam.services.sync import restricted_change
@@ -93,12 +95,14 @@ class MessageService:
         bus: Bus,
         limits: LimitSettings,
         metrics: Metrics | None = None,
+        failpoints: Failpoints | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._bus = bus
         self._limits = limits
         self._metrics = metrics
+        self._failpoints = failpoints or Failpoints()
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -141,10 +145,12 @@ class MessageService:
                 # finds it and answers with the original.
                 logger.info("concurrent duplicate send; answering with the original")
                 continue
+            self._failpoints.check("send.after_commit", client_msg_id)
             if not result.duplicate:
                 if self._metrics is not None:
                     self._metrics.messages_sent.inc()
-                await out.publish(self._bus)
+                if not self._failpoints.check("send.before_fanout", client_msg_id):
+                    await out.publish(self._bus)
             return result
         raise Conflict("send_conflict", "The message could not be stored; retry.")
 
@@ -173,7 +179,8 @@ class MessageService:
                 raise NotFound(*MESSAGE_NOT_FOUND)
             # The quote goes to every member: show its text only if all of them may read it.
             reply_visible = target.seq >= rooms_repo.select_max_visible_from(conn, room_id)
-        mention_ids, mention_all = parse_mentions(text)
+        # A forward (전달) copies text written for another room: its mentions notify no one here.
+        mention_ids, mention_all = parse_mentions(text) if forward_of_id is None else (set(), False)
         if mention_all and not may_mention_all(membership, room.member_count):
             raise Forbidden(
                 "mention_all_forbidden", "Only the owner or an admin can mention everyone here."
@@ -197,6 +204,7 @@ class MessageService:
         )
         messages_repo.insert_mentions(conn, message, mentioned)
         reads_repo.advance_last_read(conn, room_id, me, seq, now)
+        self._failpoints.check("send.before_commit", client_msg_id)
         view = self._fresh_view_txn(conn, message, mentioned, room.member_count, reply_visible)
         out.to_room(
             room_id,
@@ -263,7 +271,7 @@ class MessageService:
             )
             return self._updated_txn(conn, out, message, membership, "edited", me, now)
 
-        view = await self._refusals_audited(principal, message_id, edit_txn)
+        view = await self._refusals_audited(principal, message_id, edit_txn, "edit")
         await out.publish(self._bus)
         return view
 
@@ -276,13 +284,36 @@ class MessageService:
         out = Outgoing()
 
         def unsend_txn(conn: sa.Connection) -> MessageView:
-            _room, membership = get_room_for_member_txn(conn, room_id, me)
+            room, membership = get_room_for_member_txn(conn, room_id, me)
             message = visible_message_txn(conn, room_id, message_id, membership)
             self._check_own_and_window(message, me, "unsend", now, self._limits.unsend_window_s)
             messages_repo.update_message_unsent(conn, message_id, me, now)
-            return self._updated_txn(conn, out, message, membership, "unsent", me, now)
+            view = self._updated_txn(conn, out, message, membership, "unsent", me, now)
+            if messages_repo.delete_pin(conn, room_id, message_id):
+                append_event_txn(
+                    conn,
+                    out,
+                    room_id=room_id,
+                    kind="pins.updated",
+                    now=now,
+                    actor_id=me,
+                    message_id=message_id,
+                    payload={"message_id": message_id, "pinned": False},
+                )
+            if room.notice_message_id == message_id:
+                rooms_repo.update_room_fields(conn, room_id, {"notice_message_id": None})
+                append_event_txn(
+                    conn,
+                    out,
+                    room_id=room_id,
+                    kind="room.updated",
+                    now=now,
+                    actor_id=me,
+                    payload={"changes": {"notice_message_id": None}},
+                )
+            return view
 
-        view = await self._refusals_audited(principal, message_id, unsend_txn)
+        view = await self._refusals_audited(principal, message_id, unsend_txn, "unsend")
         await out.publish(self._bus)
         return view
 
@@ -311,7 +342,7 @@ class MessageService:
             change = "hidden" if hidden else "unhidden"
             return self._updated_txn(conn, out, message, membership, change, me, now)
 
-        view = await self._db.write(hide_txn)
+        view = await self._refusals_audited(principal, message_id, hide_txn, "hide")
         await out.publish(self._bus)
         return view
 
@@ -475,27 +506,17 @@ class MessageService:
         principal: Principal,
         message_id: MessageId,
         txn: Callable[[sa.Connection], MessageView],
+        action: str,
     ) -> MessageView:
-        """Runs ``txn``; an attempt on someone else's message is refused AND audited (the
-        refused transaction rolled back, so the audit row gets its own)."""
-        try:
-            return await self._db.write(txn)
-        except Forbidden as exc:
-            if exc.code != "not_message_owner":
-                raise
-            action = exc.data.get("action", "change")
-            now = self._clock.now()
-            await self._db.write(
-                lambda conn: audit_repo.insert_audit_log(
-                    conn,
-                    at=now,
-                    actor_id=principal.user.id,
-                    action=f"message.{action}_refused",
-                    target_type="message",
-                    target_id=str(message_id),
-                )
-            )
-            raise
+        return await write_auditing_refusals(
+            self._db,
+            self._clock,
+            principal,
+            txn,
+            action=f"message.{action}",
+            target_type="message",
+            target_id=str(message_id),
+        )
 
     @staticmethod
     def _updated_txn(

@@ -17,6 +17,7 @@ from sodam.domain.messages import MessageView
 from sodam.domain.rooms import Membership, Room
 from sodam.errors import InvalidInput, NotFound
 from sodam.services.context import Principal
+from sodam.services.refusals import write_auditing_refusals
 from sodam.services.roomlog import Outgoing, append_event_txn
 from sodam.services.rooms import get_room_for_member_txn, require_moderator
 from sodam.services.views import build_views_txn
@@ -65,7 +66,15 @@ class PinService:
                 payload={"changes": {"notice_message_id": message_id}},
             )
 
-        await self._db.write(notice_txn)
+        await write_auditing_refusals(
+            self._db,
+            self._clock,
+            principal,
+            notice_txn,
+            action="room.notice",
+            target_type="room",
+            target_id=str(room_id),
+        )
         await out.publish(self._bus)
 
     async def get_notice(self, principal: Principal, room_id: RoomId) -> MessageView | None:
@@ -119,7 +128,15 @@ class PinService:
                     payload={"message_id": message_id, "pinned": pinned},
                 )
 
-        await self._db.write(pin_txn)
+        await write_auditing_refusals(
+            self._db,
+            self._clock,
+            principal,
+            pin_txn,
+            action="message.pin",
+            target_type="message",
+            target_id=str(message_id),
+        )
         await out.publish(self._bus)
 
     async def list_pins(self, principal: Principal, room_id: RoomId) -> list[MessageView]:

@@ -46,9 +46,10 @@ def require_moderator(membership: Membership) -> None:
 
 
 def check_users_txn(conn: sa.Connection, user_ids: list[UserId]) -> None:
+    """NotFound unless every user exists and is active (one statement)."""
+    active = users_repo.select_active_user_ids(conn, set(user_ids))
     for user_id in user_ids:
-        user = users_repo.select_user(conn, user_id)
-        if user is None or not user.is_active:
+        if user_id not in active:
             raise NotFound("user_not_found", "No such user.", {"user_id": user_id})
 
 
@@ -195,9 +196,11 @@ class RoomService:
         out = Outgoing()
 
         def invite_txn(conn: sa.Connection) -> list[UserId]:
-            room, _membership = get_room_for_member_txn(conn, room_id, me)
+            room, membership = get_room_for_member_txn(conn, room_id, me)
             if room.kind != "group":
                 raise InvalidInput("room_kind_invalid", "Only group rooms take invitations.")
+            if not room.members_can_invite:
+                require_moderator(membership)
             if room.member_count + len(candidates) > GROUP_MAX_MEMBERS:
                 raise InvalidInput(
                     "room_too_large", "Too many members.", {"max_members": GROUP_MAX_MEMBERS}
@@ -346,10 +349,14 @@ class RoomService:
     async def update_room(
         self, principal: Principal, room_id: RoomId, changes: dict[str, Any]
     ) -> RoomSummary:
-        """Rename, change the topic or the history policy (owner and admins; groups only)."""
-        allowed = {k: v for k, v in changes.items() if k in ("name", "topic", "history_visibility")}
-        if "name" in allowed and not (allowed["name"] or "").strip():
-            raise InvalidInput("room_name_empty", "A group room needs a name.")
+        """Rename, change the topic, the history policy or whether members may invite (owner
+        and admins; groups only)."""
+        fields = ("name", "topic", "history_visibility", "members_can_invite")
+        allowed = {k: v for k, v in changes.items() if k in fields}
+        if "name" in allowed:
+            allowed["name"] = (allowed["name"] or "").strip()[:100]
+            if not allowed["name"]:
+                raise InvalidInput("room_name_empty", "A group room needs a name.")
         now = self._clock.now()
         out = Outgoing()
 
