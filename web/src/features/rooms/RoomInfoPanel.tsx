@@ -45,7 +45,13 @@ export function RoomInfoPanel({ roomId }: { roomId: number }) {
 
   const memberIds = new Set(members.map((m) => m.user_id));
   return (
-    <aside className="panel info-panel" aria-labelledby="room-info-title">
+    <aside
+      className="panel info-panel"
+      aria-labelledby="room-info-title"
+      onKeyDown={(e) => {
+        if (e.key === "Escape" && !inviting && !leaving && renaming === null) close();
+      }}
+    >
       <header className="panel-header">
         <h1 id="room-info-title">{t("roomInfo.title")}</h1>
         <button type="button" className="icon-button" onClick={close} aria-label={t("common.close")}>
