@@ -300,12 +300,14 @@ class Hub:
     async def _fill(self, room_id: RoomId, state: RoomState) -> None:
         """Reads the missing events from the database until the room is contiguous again."""
         order = state.order
+        rereads = 0
         try:
             while self.rooms.get(room_id) is state and order.has_gap:
                 assert order.last is not None  # noqa: S101 -- a gap needs a base
                 if order.gap_size > self._limits.gap_fill_max_events:
                     self._resync_room(room_id, state)
                     continue
+                arrived = set(order.stash)  # these were committed before the read below began
                 page = await self._events.events_after(
                     room_id, order.last, self._limits.resume_page_size
                 )
@@ -319,7 +321,14 @@ class Hub:
                 for seq, item in order.fill(items):
                     self._apply(room_id, seq, item)
                 if (not page.has_more or not items) and order.has_gap:
-                    # The database has nothing more: deliver what is stashed rather than wait.
+                    # The database has nothing more. An event that arrived during the read may
+                    # follow a commit the read's snapshot could not see yet (events are published
+                    # only after their commit): read again. One that was stashed before the read
+                    # began proves its predecessors had committed: what the read did not return
+                    # does not exist, so deliver what is stashed rather than wait.
+                    if order.stash and min(order.stash) not in arrived and rereads < 3:
+                        rereads += 1
+                        continue
                     for seq, item in order.skip_to_stash():
                         self._apply(room_id, seq, item)
         except asyncio.CancelledError:

@@ -13,6 +13,7 @@ from sodam.realtime.limits import GatewayLimits
 from tests.unit.realtime.fakes import (
     FakeDirectory,
     FakeEventLog,
+    Page,
     connection,
     event,
     payload,
@@ -91,6 +92,32 @@ async def test_a_lost_event_is_filled_from_the_database_before_later_ones() -> N
     assert seqs(got) == [1, 2, 3, 4, 5]
     assert ("after", 1, 1) in log.calls
     assert hub.gaps_filled >= 1
+
+
+async def test_an_event_arriving_during_a_fill_waits_for_what_the_read_could_not_see() -> None:
+    # Two nodes: 5 reaches this node while the fill reads the database, and the read's snapshot
+    # predates the commit of 4 (committed before 5 was published). The read ending without 4
+    # does not mean 4 does not exist: skipping to 5 would lose 4 for good (bench/chat, two nodes).
+    log = FakeEventLog()
+    frames = log.add(1, 5)
+    hub = make_hub(log)
+    a = live(hub, 10, [R1])
+    read_after = log.events_after
+    stale = True
+
+    async def events_after(room_id: RoomId, after: int, limit: int = 200) -> Page:
+        nonlocal stale
+        if not stale:
+            return await read_after(room_id, after, limit)
+        stale = False
+        publish(hub, frames[4])  # 5 arrives while the read runs
+        return Page(frames[1:3], 3, False)  # the read saw 2 and 3 only
+
+    log.events_after = events_after  # type: ignore[method-assign]
+    publish(hub, frames[0])
+    publish(hub, frames[2])  # 2 was lost by the bus
+    await settle(hub, R1)
+    assert seqs(await queued(a)) == [1, 2, 3, 4, 5]
 
 
 async def test_a_gap_too_large_to_replay_asks_clients_to_resync() -> None:
