@@ -72,6 +72,12 @@ test("group chat: reactions, reply, notice, edit, unsend, mention autocomplete, 
 
   await screenshot(a.page, "chat-group");
 
+  // Who has not read it (on demand): only 박지훈 has not opened the room.
+  await a.page.locator(".msg-row.mine", { hasText: "확인 부탁해요" }).locator(".unread-count").click();
+  const unread = a.page.getByRole("dialog", { name: "안 읽은 사람" });
+  await expect(unread.locator(".member-name")).toHaveText(["박지훈"]);
+  await unread.getByRole("button", { name: "닫기" }).click();
+
   // Room info: members with the owner tag, favourite on top of the list.
   await a.page.getByRole("button", { name: "채팅방 정보" }).click();
   await expect(a.page.getByRole("list", { name: "대화상대 목록" }).locator("li")).toHaveCount(3);

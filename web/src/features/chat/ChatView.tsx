@@ -22,6 +22,7 @@ import { type TimelineRow, buildRows } from "./rows";
 import { SystemRow } from "./SystemRow";
 import { buildReadIndex, mentionsUser, unreadCount } from "./timeline";
 import { TypingIndicator } from "./TypingIndicator";
+import { UnreadMembersDialog } from "./UnreadMembersDialog";
 import { useNotice } from "./useNotice";
 
 export function ChatView({ roomId }: { roomId: number }) {
@@ -39,6 +40,7 @@ export function ChatView({ roomId }: { roomId: number }) {
   const [replyTo, setReplyTo] = useState<Message | null>(null);
   const [editing, setEditing] = useState<Message | null>(null);
   const [unsending, setUnsending] = useState<Message | null>(null);
+  const [unreadFor, setUnreadFor] = useState<Message | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [scrollRequest, setScrollRequest] = useState<ScrollRequest | null>(null);
   const [stickNonce, setStickNonce] = useState(0);
@@ -160,6 +162,7 @@ export function ChatView({ roomId }: { roomId: number }) {
               onUnsend={setUnsending}
               onNotice={(msg) => void act(() => session.api.setNotice(roomId, msg.id).then(() => session.rooms.reloadRoom(roomId)))}
               onJump={jump}
+              onShowUnread={setUnreadFor}
             />
           );
         }
@@ -283,6 +286,9 @@ export function ChatView({ roomId }: { roomId: number }) {
             void act(async () => session.timelines.applyMessage(await session.api.edit(roomId, m.id, body)));
           }}
         />
+      ) : null}
+      {unreadFor ? (
+        <UnreadMembersDialog api={session.api} roomId={roomId} messageId={unreadFor.id} nameOf={nameOf} onClose={() => setUnreadFor(null)} />
       ) : null}
       {unsending ? (
         <ConfirmDialog

@@ -26,6 +26,7 @@ export interface MessageRowProps {
   onUnsend(message: Message): void;
   onNotice(message: Message): void;
   onJump(seq: number): void;
+  onShowUnread(message: Message): void;
 }
 
 /** One KakaoTalk bubble: mine on the right, others on the left with avatar and name. */
@@ -39,9 +40,15 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
   const meta = (
     <span className="bubble-meta">
       {props.unread > 0 ? (
-        <span className="unread-count" aria-label={t("chat.unreadBy", { count: props.unread })}>
+        <button
+          type="button"
+          className="unread-count"
+          aria-label={t("chat.unreadBy", { count: props.unread })}
+          title={t("chat.unreadMembersTitle")}
+          onClick={() => props.onShowUnread(m)}
+        >
           {props.unread}
-        </span>
+        </button>
       ) : null}
       {last ? <time dateTime={m.created_at}>{formatTime(m.created_at, i18n.language)}</time> : null}
     </span>

@@ -38,6 +38,7 @@ export interface MessagingApi {
     body: { client_msg_id: string; body: string; reply_to_id?: number | null },
   ): Promise<{ message: Message; duplicate: boolean }>;
   getMessage(roomId: number, messageId: number): Promise<Message>;
+  unreadMembers(roomId: number, messageId: number, afterUserId: number): Promise<{ user_ids: number[]; next_after_user_id: number | null }>;
   edit(roomId: number, messageId: number, body: string): Promise<Message>;
   unsend(roomId: number, messageId: number): Promise<Message>;
   react(roomId: number, messageId: number, reaction: Message["reactions"][number]["reaction"]): Promise<Message>;
@@ -74,6 +75,12 @@ export function createMessagingApi(client: ApiClient): MessagingApi {
     messages: (id, query) =>
       unwrap(client.GET("/api/rooms/{room_id}/messages", { params: { path: { room_id: id }, query } })),
     send: (id, body) => unwrap(client.POST("/api/rooms/{room_id}/messages", { ...room(id), body })),
+    unreadMembers: (id, messageId, afterUserId) =>
+      unwrap(
+        client.GET("/api/rooms/{room_id}/messages/{message_id}/unread-members", {
+          params: { path: { room_id: id, message_id: messageId }, query: { after_user_id: afterUserId, limit: 100 } },
+        }),
+      ),
     getMessage: (id, messageId) => unwrap(client.GET("/api/rooms/{room_id}/messages/{message_id}", msg(id, messageId))),
     edit: (id, messageId, body) =>
       unwrap(client.PATCH("/api/rooms/{room_id}/messages/{message_id}", { ...msg(id, messageId), body: { body } })),
