@@ -78,6 +78,14 @@ test("group chat: reactions, reply, notice, edit, unsend, mention autocomplete, 
   await expect(unread.locator(".member-name")).toHaveText(["박지훈"]);
   await unread.getByRole("button", { name: "닫기" }).click();
 
+  // The owner hides (가리기) someone's message: everyone sees the placeholder, live.
+  const target = a.page.locator(".msg-row", { hasText: "네 알겠습니다!" }).locator(".bubble");
+  await target.hover();
+  await target.getByRole("button", { name: "가리기" }).click();
+  await expect(a.page.locator(".tombstone", { hasText: "방장이 가린 메시지입니다." })).toBeVisible();
+  await expect(b.page.locator(".tombstone", { hasText: "방장이 가린 메시지입니다." })).toBeVisible();
+  await expect(bubble(b.page, "네 알겠습니다!")).toHaveCount(0);
+
   // Room info: members with the owner tag, favourite on top of the list.
   await a.page.getByRole("button", { name: "채팅방 정보" }).click();
   await expect(a.page.getByRole("list", { name: "대화상대 목록" }).locator("li")).toHaveCount(3);

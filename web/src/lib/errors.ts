@@ -23,7 +23,10 @@ export class NetworkError extends Error {
 
 export function isRetryable(error: unknown): boolean {
   if (error instanceof NetworkError) return true;
-  if (error instanceof ApiError) return error.status >= 500 || error.status === 429 || error.status === 408;
+  if (error instanceof ApiError) {
+    // send_conflict: the server could not store the message this time and asks for a retry.
+    return error.status >= 500 || error.status === 429 || error.status === 408 || error.code === "send_conflict";
+  }
   return false;
 }
 

@@ -163,6 +163,9 @@ export function ChatView({ roomId }: { roomId: number }) {
               onNotice={(msg) => void act(() => session.api.setNotice(roomId, msg.id).then(() => session.rooms.reloadRoom(roomId)))}
               onJump={jump}
               onShowUnread={setUnreadFor}
+              onHide={(msg, hidden) =>
+                void act(async () => session.timelines.applyMessage(await session.api.setHidden(roomId, msg.id, hidden)))
+              }
             />
           );
         }

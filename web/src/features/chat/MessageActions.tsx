@@ -13,6 +13,7 @@ export interface MessageActionsProps {
   onEdit(): void;
   onUnsend(): void;
   onNotice(): void;
+  onHide(): void;
 }
 
 /** The hover (and keyboard-focus) toolbar of a message: 공감, reply, copy, edit, unsend, notice. */
@@ -61,6 +62,11 @@ export function MessageActions(props: MessageActionsProps) {
       {props.canModerate ? (
         <button type="button" onClick={props.onNotice}>
           {t("chat.setNotice")}
+        </button>
+      ) : null}
+      {props.canModerate && !props.mine ? (
+        <button type="button" onClick={props.onHide}>
+          {t("chat.hide")}
         </button>
       ) : null}
     </div>

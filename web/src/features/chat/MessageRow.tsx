@@ -25,6 +25,7 @@ export interface MessageRowProps {
   onEdit(message: Message): void;
   onUnsend(message: Message): void;
   onNotice(message: Message): void;
+  onHide(message: Message, hidden: boolean): void;
   onJump(seq: number): void;
   onShowUnread(message: Message): void;
 }
@@ -77,7 +78,14 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
             {tombstone ? (
               <span className="tombstone">{t("chat.unsent")}</span>
             ) : hidden ? (
-              <span className="tombstone">{t("chat.hidden")}</span>
+              <span className="tombstone">
+                {t("chat.hidden")}
+                {props.canModerate ? (
+                  <button type="button" className="link-button" onClick={() => props.onHide(m, false)}>
+                    {t("chat.unhide")}
+                  </button>
+                ) : null}
+              </span>
             ) : (
               <>
                 {m.forwarded ? <span className="forwarded">{t("chat.forwarded")}</span> : null}
@@ -99,6 +107,7 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
                 onEdit={() => props.onEdit(m)}
                 onUnsend={() => props.onUnsend(m)}
                 onNotice={() => props.onNotice(m)}
+                onHide={() => props.onHide(m, true)}
               />
             ) : null}
           </div>

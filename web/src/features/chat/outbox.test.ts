@@ -113,6 +113,29 @@ describe("Outbox (pending queue)", () => {
     expect(storage.map.size).toBe(0);
   });
 
+  it("keeps a message the server asks to retry (send_conflict, 503) pending, not failed", async () => {
+    let calls = 0;
+    const storage = new MemoryPendingStorage();
+    const outbox = new Outbox({
+      storage,
+      send: async (p) => {
+        calls += 1;
+        if (calls === 1) throw new ApiError(409, "send_conflict", "retry");
+        if (calls === 2) throw new ApiError(503, "database_unavailable", "down");
+        return message({ seq: 1, client_msg_id: p.client_msg_id });
+      },
+      onSent: () => undefined,
+      newId: () => "cmid-retry-1",
+      now: () => new Date(0),
+    });
+    await outbox.enqueue(1, "다시");
+    await outbox.flush();
+    expect(outbox.getState().items.map((i) => i.state)).toEqual(["pending"]);
+    await outbox.flush();
+    await outbox.flush();
+    expect(outbox.getState().items).toEqual([]);
+  });
+
   it("lists a room's pending messages", async () => {
     const server = fakeServer();
     server.setDown(true);

@@ -41,6 +41,7 @@ export interface MessagingApi {
   unreadMembers(roomId: number, messageId: number, afterUserId: number): Promise<{ user_ids: number[]; next_after_user_id: number | null }>;
   edit(roomId: number, messageId: number, body: string): Promise<Message>;
   unsend(roomId: number, messageId: number): Promise<Message>;
+  setHidden(roomId: number, messageId: number, hidden: boolean): Promise<Message>;
   react(roomId: number, messageId: number, reaction: Message["reactions"][number]["reaction"]): Promise<Message>;
   unreact(roomId: number, messageId: number): Promise<Message>;
   markRead(roomId: number, seq: number): Promise<unknown>;
@@ -85,6 +86,8 @@ export function createMessagingApi(client: ApiClient): MessagingApi {
     edit: (id, messageId, body) =>
       unwrap(client.PATCH("/api/rooms/{room_id}/messages/{message_id}", { ...msg(id, messageId), body: { body } })),
     unsend: (id, messageId) => unwrap(client.DELETE("/api/rooms/{room_id}/messages/{message_id}", msg(id, messageId))),
+    setHidden: (id, messageId, hidden) =>
+      unwrap(client.PUT("/api/rooms/{room_id}/messages/{message_id}/hidden", { ...msg(id, messageId), body: { hidden } })),
     react: (id, messageId, reaction) =>
       unwrap(client.PUT("/api/rooms/{room_id}/messages/{message_id}/reaction", { ...msg(id, messageId), body: { reaction } })),
     unreact: (id, messageId) =>

@@ -87,6 +87,8 @@ export const en: DeepStrings<Messages> & Record<string, unknown> = {
     unreadMembersTitle: "Not read yet by",
     everyoneRead: "Everyone has read it.",
     more: "More",
+    hide: "Hide",
+    unhide: "Unhide",
     unreadLine: "You read up to here",
     jumpToUnread: "↑ Jump to first unread",
     newMessages: "↓ {{count}} new messages",

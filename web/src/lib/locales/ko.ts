@@ -79,6 +79,8 @@ export const ko = {
     unreadMembersTitle: "안 읽은 사람",
     everyoneRead: "모두 읽었습니다.",
     more: "더 보기",
+    hide: "가리기",
+    unhide: "가리기 취소",
     unreadLine: "여기까지 읽었습니다",
     jumpToUnread: "↑ 안 읽은 메시지부터 보기",
     newMessages: "↓ 새 메시지 {{count}}개",
