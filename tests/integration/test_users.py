@@ -215,7 +215,8 @@ async def test_changing_my_password_needs_the_current_one(
         json={"current_password": "not-my-password", "new_password": NEW_PASSWORD},
         headers=user.headers,
     )
-    assert_error(r, 401, "invalid_credentials")
+    # 403, not 401: the session is fine; a client must not read this as "log in again".
+    assert_error(r, 403, "current_password_wrong")
     assert (await _me(client, other)).status_code == 200
     await login(client, user.username, DEFAULT_PASSWORD)
 

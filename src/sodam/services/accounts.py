@@ -30,7 +30,7 @@ from sodam.domain.accounts import (
 from sodam.domain.clock import Clock
 from sodam.domain.events import SessionsRevoked, encode_frame
 from sodam.domain.ids import SessionId, UserId
-from sodam.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
+from sodam.errors import Forbidden, InvalidInput, NotFound
 from sodam.services.context import Principal
 from sodam.services.passwords import PasswordHasher
 
@@ -161,7 +161,7 @@ class AccountService:
 
         found = await self._db.read(_lookup_txn)
         if found is None or not await self._hasher.verify(found[1], current):
-            raise Unauthenticated("invalid_credentials", "The current password is wrong.")
+            raise Forbidden("current_password_wrong", "The current password is wrong.")
         password_hash = await self._hasher.hash(new)
         now = self._clock.now()
 

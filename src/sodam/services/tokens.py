@@ -67,8 +67,15 @@ class TokenCodec:
                 },
             )
             ts = now.timestamp()
-            if claims["exp"] + self._leeway < ts or claims["nbf"] - self._leeway > ts:
+            if claims["nbf"] - self._leeway > ts:
+                raise jwt.ImmatureSignatureError("not yet valid")
+            if claims["exp"] + self._leeway < ts:
                 raise jwt.ExpiredSignatureError("expired")
+        except jwt.ImmatureSignatureError as exc:
+            # A clock far behind the issuer's (reliability.md F11): not "log in again".
+            raise Unauthenticated(
+                "token_not_yet_valid", "The access token is not valid yet."
+            ) from exc
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("token_expired", "The access token has expired.") from exc
         except jwt.PyJWTError as exc:

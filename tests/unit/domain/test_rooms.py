@@ -161,6 +161,7 @@ def test_room_summary_wire_shape() -> None:
         "favourite": False,
         "archived": False,
         "notice_message_id": 99,
+        "members_can_invite": True,
         "peer_user_id": None,
         "created_at": T0.isoformat(),
     }

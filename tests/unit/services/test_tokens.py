@@ -79,7 +79,7 @@ def test_token_is_accepted_up_to_expiry_plus_leeway(codec: TokenCodec) -> None:
 def test_token_from_the_future_is_refused_beyond_the_leeway(codec: TokenCodec) -> None:
     token = codec.issue_access(UserId(7), SID, NOW)
     codec.decode_access(token, NOW - dt.timedelta(seconds=LEEWAY))
-    _refused(codec, token, "token_expired", NOW - dt.timedelta(seconds=LEEWAY + 1))
+    _refused(codec, token, "token_not_yet_valid", NOW - dt.timedelta(seconds=LEEWAY + 1))
 
 
 def test_expiry_uses_the_given_time_not_the_wall_clock(codec: TokenCodec) -> None:
