@@ -45,6 +45,7 @@ function setup(online = true) {
       applyReactions: () => undefined,
       refresh: async () => undefined,
       forget: () => undefined,
+      reloadReads: async () => undefined,
     },
     typing: { typing: () => undefined, stopped: () => undefined },
     presence: { set: () => undefined },

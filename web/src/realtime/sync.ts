@@ -15,6 +15,7 @@ export interface SyncTargets {
     applyReactions(roomId: number, messageId: number, reactions: Message["reactions"]): void;
     refresh(roomId: number): Promise<void>;
     forget(roomId: number): void;
+    reloadReads(roomId: number): Promise<void>;
   };
   typing: { typing(roomId: number, userId: number): void; stopped(roomId: number, userId: number): void };
   presence: { set(userId: number, status: string, lastSeenAt?: string | null): void };
@@ -180,6 +181,8 @@ export class SyncEngine {
           if (message.sender_id !== null) this.targets.typing.stopped(frame.room_id, message.sender_id);
           this.targets.onIncoming(message);
         }
+      } else if (event.kind === "member.joined" || event.kind === "member.left") {
+        void this.targets.timelines.reloadReads(frame.room_id);
       } else if (event.kind === "reaction.updated" && "reactions" in event && Array.isArray(event.reactions)) {
         const e = event as { message_id: number; reactions: Message["reactions"] };
         this.targets.timelines.applyReactions(frame.room_id, e.message_id, e.reactions);

@@ -83,6 +83,20 @@ describe("TimelinesStore", () => {
     expect(s.room(1).reads).toEqual([{ user_id: 2, last_read_seq: 9 }]);
   });
 
+  it("after a membership change, members who left stop counting; positions never go back", async () => {
+    const fake = fakeApi(10);
+    let reads = [
+      { user_id: 2, last_read_seq: 3 },
+      { user_id: 3, last_read_seq: 1 },
+    ];
+    const s = new TimelinesStore({ api: { ...fake.api, reads: async () => ({ reads }) } });
+    await s.open(1);
+    s.applyReads(1, [{ user_id: 2, last_read_seq: 8 }]);
+    reads = [{ user_id: 2, last_read_seq: 5 }]; // user 3 left; the fetch is older than our frame
+    await s.reloadReads(1);
+    expect(s.room(1).reads).toEqual([{ user_id: 2, last_read_seq: 8 }]);
+  });
+
   it("an offline snapshot is shown until the server answers, then merged when contiguous", async () => {
     const { api } = fakeApi(60);
     const s = new TimelinesStore({ api, pageSize: 50 });

@@ -185,6 +185,22 @@ export class TimelinesStore extends Store<TimelinesState> {
     });
   }
 
+  /** Membership changed: positions of members who left must stop counting (a merge keeps them). */
+  async reloadReads(roomId: number): Promise<void> {
+    if (!this.getState().rooms[roomId]?.loaded) return;
+    let fresh: ReadPosition[];
+    try {
+      fresh = (await this.deps.api.reads(roomId)).reads;
+    } catch {
+      return;
+    }
+    this.update(roomId, (cur) => {
+      const known = new Map(cur.reads.map((r) => [r.user_id, r.last_read_seq] as const));
+      const reads = fresh.map((r) => ({ user_id: r.user_id, last_read_seq: Math.max(r.last_read_seq, known.get(r.user_id) ?? 0) }));
+      return { ...cur, reads };
+    });
+  }
+
   forget(roomId: number): void {
     this.setState((s) => {
       const rooms = { ...s.rooms };
