@@ -27,6 +27,40 @@ export interface MessageListProps {
 }
 
 const NEAR_TOP_PX = 600;
+
+/**
+ * Close estimates of the rendered heights (styles.css): a measured size equal to its estimate
+ * costs nothing, while every difference makes the virtualiser recompute the offsets of all the
+ * rows after it, which is what would make 100,000 rows sluggish.
+ */
+function estimateRowHeight(row: TimelineRow | undefined): number {
+  if (!row) return 40;
+  switch (row.type) {
+    case "date":
+      return 44;
+    case "unread":
+      return 33;
+    case "system":
+      return 34;
+    case "pending":
+      return 44 + lineBreaks(row.pending.body) * 21;
+    case "message": {
+      const m = row.message;
+      let h = row.first ? (row.mine ? 44 : 62) : 38;
+      if (row.first && m.deleted_at) h = 44;
+      h += lineBreaks(m.body ?? "") * 21;
+      if (m.reply_to) h += 50;
+      if (m.reactions.length > 0) h += 28;
+      return h;
+    }
+  }
+}
+
+function lineBreaks(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  return n;
+}
 const BOTTOM_SLACK_PX = 48;
 
 /**
@@ -48,7 +82,7 @@ export function MessageList(props: MessageListProps) {
   const virtualizer = useVirtualizer({
     count: rows.length,
     getScrollElement: () => parentRef.current,
-    estimateSize: (i) => (rows[i]?.type === "date" ? 44 : rows[i]?.type === "message" && rows[i]?.first ? 72 : 46),
+    estimateSize: (i) => estimateRowHeight(rows[i]),
     getItemKey: (i) => rows[i]?.key ?? i,
     overscan: 12,
     onChange: (instance) => {
