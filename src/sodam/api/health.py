@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
-from sodam.api.deps import get_services
+from sodam import __version__
+from sodam.api.deps import get_services, get_settings
 from sodam.observability.metrics import CONTENT_TYPE, Metrics
 
 router = APIRouter(tags=["operations"])
@@ -34,3 +36,29 @@ async def metrics(request: Request) -> Response:
     """Prometheus metrics in the text exposition format 0.0.4."""
     registry: Metrics = request.app.state.metrics
     return Response(registry.render(), media_type=CONTENT_TYPE)
+
+
+class ServerInfoOut(BaseModel):
+    version: str
+    message_max_chars: int
+    edit_window_s: int = Field(description="Own messages can be edited this long after sending")
+    unsend_window_s: int = Field(description="Own messages can be unsent this long after sending")
+    attachment_max_bytes: int
+    page_size_max: int
+
+
+@router.get(
+    "/api/server-info", operation_id="server_info", response_model=ServerInfoOut, tags=["server"]
+)
+async def server_info(request: Request) -> ServerInfoOut:
+    """The limits a client should know before acting (no authentication needed)."""
+    settings = get_settings(request)
+    limits = settings.limits
+    return ServerInfoOut(
+        version=__version__,
+        message_max_chars=limits.message_max_chars,
+        edit_window_s=limits.edit_window_s,
+        unsend_window_s=limits.unsend_window_s,
+        attachment_max_bytes=limits.attachment_max_bytes,
+        page_size_max=limits.page_size_max,
+    )

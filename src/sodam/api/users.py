@@ -142,6 +142,18 @@ async def list_users(
     return [UserOut.of(u) for u in users]
 
 
+@router.get("/profiles", operation_id="users_get_profiles", response_model=list[ProfileOut])
+async def get_profiles(
+    _principal: CurrentPrincipal,
+    accounts: Accounts,
+    ids: Annotated[list[Annotated[int, Field(ge=1, le=2**53)]], Query(max_length=200)],
+) -> list[ProfileOut]:
+    """Profiles of several people at once (``?ids=1&ids=2``, at most 200); unknown ids are left
+    out. For the people list and presence: status message and work status included."""
+    found = await accounts.get_profiles(set(ids))
+    return [ProfileOut.of(found[UserId(i)]) for i in dict.fromkeys(ids) if UserId(i) in found]
+
+
 @router.get("/users/{user_id}/profile", operation_id="users_get_profile", response_model=ProfileOut)
 async def get_profile(
     user_id: Annotated[int, Path(ge=1, le=2**53)], _principal: CurrentPrincipal, accounts: Accounts
