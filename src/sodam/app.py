@@ -37,6 +37,7 @@ from sodam.config import Settings
 from sodam.db import migrate
 from sodam.db.engine import Database, create_engine
 from sodam.domain.clock import Clock, SystemClock
+from sodam.observability.failpoints import Failpoints
 from sodam.observability.metrics import Metrics
 from sodam.realtime.gateway import Gateway
 from sodam.realtime.limits import GatewayLimits
@@ -82,13 +83,15 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
     bus = overrides.bus or build_bus(settings)
     metrics = Metrics()
     metrics.build_info.labels(__version__).set(1)
+    failpoints = Failpoints(settings.failpoints, settings.failpoints_file)  # off unless set
     db = Database(
         create_engine(
             settings.database_url,
             pool_size=settings.database.pool_size,
             sqlite_synchronous=settings.database.sqlite_synchronous,
             statement_timeout_s=settings.database.statement_timeout_s,
-        )
+        ),
+        failpoints=failpoints,
     )
     tokens = TokenCodec(
         settings.resolved_secret_key(),
@@ -102,7 +105,7 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
         accounts=accounts,
         health=HealthService(db),
         rooms=RoomService(db, clock, bus),
-        messages=MessageService(db, clock, bus, settings.limits, metrics),
+        messages=MessageService(db, clock, bus, settings.limits, metrics, failpoints),
         pins=PinService(db, clock, bus),
         reads=ReadService(db, clock, bus, read_fanout),
         read_fanout=read_fanout,

@@ -152,6 +152,14 @@ class Settings(BaseSettings):
     web_dir: Path | None = Field(
         default=None, description="the built web client; unset = web/dist of the checkout"
     )
+    failpoints: str = Field(
+        default="",
+        description="fault tests only: failpoints armed from the start (docs/fault-tests.md)",
+    )
+    failpoints_file: Path | None = Field(
+        default=None,
+        description="fault tests only: a file of failpoints, re-read when it changes",
+    )
 
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()

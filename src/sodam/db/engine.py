@@ -17,7 +17,8 @@ Why not an async driver: per statement, SQLAlchemy's asyncio layer over aiosqlit
 on this machine against ~23 µs for the same statement on a sync connection (ADR 0003). A
 transaction is one thread hop, not one per statement.
 
-Connection failures and timeouts become ``Unavailable`` (HTTP 503, retryable), never a 500.
+Connection failures and timeouts (a statement cancelled by ``statement_timeout``, no pooled
+connection free within the pool timeout) become ``Unavailable`` (HTTP 503, retryable), never a 500.
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from sodam.errors import Unavailable
+from sodam.observability.failpoints import Failpoints
 
 logger = logging.getLogger(__name__)
 
@@ -220,8 +223,11 @@ def _resolve(job: _Job) -> None:
 class Database:
     """Runs ``*_txn`` functions in transactions off the event loop."""
 
-    def __init__(self, engine: sa.Engine, *, readers: int = 4) -> None:
+    def __init__(
+        self, engine: sa.Engine, *, readers: int = 4, failpoints: Failpoints | None = None
+    ) -> None:
         self.engine = engine
+        self._failpoints = failpoints or Failpoints()
         self.dialect = engine.dialect.name
         workers = readers if self.is_sqlite else max(2, engine.pool.size())  # type: ignore[attr-defined]  # QueuePool has size()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sodam-db")
@@ -244,7 +250,7 @@ class Database:
             return await asyncio.get_running_loop().run_in_executor(
                 self._pool, self._run_in_transaction, fn
             )
-        except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
+        except (OperationalError, InterfaceError, PoolTimeout, OSError, TimeoutError) as exc:
             raise _unavailable(exc) from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
@@ -257,7 +263,7 @@ class Database:
             return await asyncio.get_running_loop().run_in_executor(
                 self._pool, self._run_in_transaction, fn
             )
-        except (OperationalError, InterfaceError, OSError, TimeoutError) as exc:
+        except (OperationalError, InterfaceError, PoolTimeout, OSError, TimeoutError) as exc:
             raise _unavailable(exc) from exc
         except DBAPIError as exc:
             if exc.connection_invalidated:
@@ -266,6 +272,10 @@ class Database:
 
     def _run_in_transaction(self, fn: Txn[T]) -> T:
         with self.engine.connect() as conn, conn.begin():
+            slow = self._failpoints.check("db.slow") if not self.is_sqlite else None
+            if slow is not None and slow.seconds:
+                # A slow database (F7): the sleep counts against statement_timeout like real work.
+                conn.execute(sa.text("SELECT pg_sleep(:s)"), {"s": slow.seconds})
             return fn(conn)
 
     async def ping(self) -> None:
