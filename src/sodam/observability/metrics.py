@@ -3,10 +3,27 @@ in the classic text format at ``/metrics`` (``promtool check metrics`` passes on
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.registry import Collector
 
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
+
+class FunctionCounter(Collector):
+    """A counter whose value is read from the code that counts (a plain int) at scrape time, so
+    a hot path never takes the client library's lock."""
+
+    def __init__(self, name: str, documentation: str, read: Callable[[], float]) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        yield CounterMetricFamily(self._name, self._documentation, value=self._read())
 
 
 class Metrics:
@@ -64,6 +81,10 @@ class Metrics:
             "sodam_outbox_pending_jobs", "Background jobs waiting to run.", registry=r
         )
         self.build_info = Gauge("sodam_build_info", "Build information.", ["version"], registry=r)
+
+    def counter_from(self, name: str, documentation: str, read: Callable[[], float]) -> None:
+        """Exposes ``read()`` as the counter ``<name>_total``."""
+        self.registry.register(FunctionCounter(name, documentation, read))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -88,6 +88,16 @@ class Gateway:
         )
         metrics.ws_rooms_tracked.set_function(lambda: len(self.hub.rooms))
         metrics.ws_tasks.set_function(self.background_tasks)
+        metrics.counter_from(
+            "sodam_ws_gap_fills",
+            "Reads of missing room events from the database (events the bus lost or reordered).",
+            lambda: self.hub.gaps_filled,
+        )
+        metrics.counter_from(
+            "sodam_ws_rooms_behind",
+            "Rooms the periodic heads check found behind the database (a lost last event).",
+            lambda: self.hub.heads_behind,
+        )
 
     def background_tasks(self) -> int:
         """Short-lived tasks beside the sockets' readers and writers and the periodic jobs
