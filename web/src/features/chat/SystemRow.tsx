@@ -9,6 +9,13 @@ export interface SystemRowProps {
 /** "김민수님이 이영희님을 초대했습니다." and similar lines, from the structured system payload. */
 export function SystemRow({ message, nameOf }: SystemRowProps) {
   const { t } = useTranslation();
+  if (message.deleted_at) {
+    return (
+      <div className="system-row tombstone-row" role="note">
+        <span>{t("chat.unsent")}</span>
+      </div>
+    );
+  }
   const sys = (message.system ?? {}) as Record<string, unknown>;
   const name = (v: unknown) => (typeof v === "number" ? (nameOf(v) ?? t("rooms.unknownPerson")) : t("rooms.unknownPerson"));
   const users = Array.isArray(sys.user_ids) ? (sys.user_ids as unknown[]).map(name).join(", ") : name(sys.user_id ?? sys.subject_user_id);

@@ -30,6 +30,30 @@ describe("timeline rows", () => {
     ]);
   });
 
+  it("shows an unsent message as an anonymous line, outside any sender's group", () => {
+    const rows = buildRows(
+      [
+        message({ seq: 1, sender_id: 2, created_at: "2025-01-06T01:00:01Z" }),
+        message({
+          seq: 2,
+          sender_id: null,
+          body: null,
+          deleted_at: "2025-01-06T01:00:20Z",
+          created_at: "2025-01-06T01:00:10Z",
+        }),
+        message({ seq: 3, sender_id: 2, created_at: "2025-01-06T01:00:30Z" }),
+      ],
+      [],
+      opts,
+    );
+    expect(rows.map((r) => r.type)).toEqual(["date", "message", "system", "message"]);
+    const msgs = rows.filter((r) => r.type === "message");
+    expect(msgs.map((r) => [r.first, r.last])).toEqual([
+      [true, true],
+      [true, true],
+    ]);
+  });
+
   it("inserts date separators and the first-unread line", () => {
     const rows = buildRows(
       [

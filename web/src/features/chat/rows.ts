@@ -50,7 +50,9 @@ export function buildRows(
     if (opts.firstUnreadSeq !== null && m.seq === opts.firstUnreadSeq && i > 0) {
       rows.push({ type: "unread", key: "unread" });
     }
-    if (m.kind === "system") {
+    // Unsent messages are anonymous tombstones: a centred line like a system notice, never a
+    // bubble that would sit in someone's group and say who unsent it.
+    if (m.kind === "system" || m.deleted_at) {
       rows.push({ type: "system", key: `m:${m.id}`, message: m });
       continue;
     }

@@ -218,6 +218,8 @@ export const en: DeepStrings<Messages> & Record<string, unknown> = {
     network_error: "Cannot reach the server. Check your network.",
     session_expired: "Your session has expired. Please sign in again.",
     invalid_credentials: "Wrong user name or password.",
+    current_password_wrong: "The current password is wrong.",
+    token_not_yet_valid: "This device's clock is behind the server's. Check the time settings.",
     login_rate_limited: "Too many sign-in attempts. Try again later.",
     rate_limited: "Too many requests. Try again later.",
     refresh_invalid: "Your session has expired. Please sign in again.",

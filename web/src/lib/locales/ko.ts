@@ -207,6 +207,8 @@ export const ko = {
     network_error: "서버에 연결할 수 없습니다. 네트워크를 확인해 주세요.",
     session_expired: "로그인이 만료되었습니다. 다시 로그인해 주세요.",
     invalid_credentials: "아이디 또는 비밀번호가 올바르지 않습니다.",
+    current_password_wrong: "현재 비밀번호가 올바르지 않습니다.",
+    token_not_yet_valid: "이 기기의 시계가 서버보다 늦습니다. 시간 설정을 확인해 주세요.",
     login_rate_limited: "로그인 시도가 너무 많습니다. 잠시 후 다시 시도해 주세요.",
     rate_limited: "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
     refresh_invalid: "로그인이 만료되었습니다. 다시 로그인해 주세요.",
