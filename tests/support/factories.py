@@ -26,15 +26,22 @@ class LoggedIn:
         return {"Authorization": f"Bearer {self.access_token}"}
 
 
-async def login(client: httpx.AsyncClient, username: str, password: str = DEFAULT_PASSWORD,
-                **extra: Any) -> LoggedIn:
-    r = await client.post("/api/auth/login",
-                          json={"username": username, "password": password, **extra})
+async def login(
+    client: httpx.AsyncClient, username: str, password: str = DEFAULT_PASSWORD, **extra: Any
+) -> LoggedIn:
+    r = await client.post(
+        "/api/auth/login", json={"username": username, "password": password, **extra}
+    )
     assert r.status_code == 200, r.text
     body = r.json()
-    return LoggedIn(user_id=body["user_id"], username=username, password=password,
-                    access_token=body["access_token"], refresh_token=body["refresh_token"],
-                    session_id=body["session_id"])
+    return LoggedIn(
+        user_id=body["user_id"],
+        username=username,
+        password=password,
+        access_token=body["access_token"],
+        refresh_token=body["refresh_token"],
+        session_id=body["session_id"],
+    )
 
 
 async def create_user(client: httpx.AsyncClient, admin: LoggedIn, **overrides: Any) -> LoggedIn:

@@ -74,8 +74,15 @@ class PostgresServer:
     def stop(self) -> None:
         if self.data_dir is None:
             return
-        cmd = [_pg_bin("pg_ctl"), "-D", str(self.data_dir / "data"), "-m", "immediate", "-w",
-               "stop"]
+        cmd = [
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(self.data_dir / "data"),
+            "-m",
+            "immediate",
+            "-w",
+            "stop",
+        ]
         subprocess.run(_as_owner(cmd, self.owner), check=False, capture_output=True)
         shutil.rmtree(self.data_dir, ignore_errors=True)
 
@@ -94,15 +101,44 @@ def start_postgres() -> PostgresServer:
         shutil.chown(root, owner, owner)
     port = _free_port()
     subprocess.run(
-        _as_owner([_pg_bin("initdb"), "-D", str(root / "data"), "-U", "postgres", "-A", "trust",
-                   "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], owner),
-        check=True, capture_output=True,
+        _as_owner(
+            [
+                _pg_bin("initdb"),
+                "-D",
+                str(root / "data"),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+                "--no-sync",
+            ],
+            owner,
+        ),
+        check=True,
+        capture_output=True,
     )
     subprocess.run(
-        _as_owner([_pg_bin("pg_ctl"), "-D", str(root / "data"), "-l", str(root / "pg.log"), "-w",
-                   "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
-                   "-c max_connections=200", "start"], owner),
-        check=True, capture_output=True,
+        _as_owner(
+            [
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(root / "data"),
+                "-l",
+                str(root / "pg.log"),
+                "-w",
+                "-o",
+                f"-c listen_addresses=127.0.0.1 -p {port} -k {root} -c fsync=off "
+                "-c max_connections=200",
+                "start",
+            ],
+            owner,
+        ),
+        check=True,
+        capture_output=True,
     )
-    return PostgresServer(admin_url=f"postgresql://postgres@127.0.0.1:{port}/postgres",
-                          data_dir=root, owner=owner)
+    return PostgresServer(
+        admin_url=f"postgresql://postgres@127.0.0.1:{port}/postgres", data_dir=root, owner=owner
+    )
