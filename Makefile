@@ -15,6 +15,7 @@ help:
 	@echo "make run    - install and start Sodam at http://127.0.0.1:8080 (SQLite, ./var)"
 	@echo "make test   - install what the tests need and run the whole suite"
 	@echo "make lint   - ruff, mypy --strict, import contracts"
+	@echo "make test-slow - the long fault-test variants (60 s database outage, 30 s partition)"
 	@echo "make lock   - recompile the hash-pinned requirements from pyproject.toml"
 	@echo "make web-dev - the web client with hot reload on :5173, proxying to sodam serve on :8080"
 
@@ -54,6 +55,12 @@ test: $(VENV)/.dev-installed deps-system lint web-check
 
 unit: $(VENV)/.dev-installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+# The long fault-test variants (PostgreSQL down 60 s, a node cut off from Redis 30 s), which
+# `make test` leaves out (pytest marker "slow"; docs/fault-tests.md).
+.PHONY: test-slow
+test-slow: $(VENV)/.dev-installed deps-system
+	$(BIN)/pytest -m slow tests/e2e/faults $(PYTEST_ARGS)
 
 lock: $(BIN)/uv
 	$(UV) pip compile pyproject.toml --generate-hashes --python-version 3.11 --no-header --no-annotate -q -o requirements/main.txt
