@@ -291,7 +291,9 @@ class Gateway:
         websocket = conn.websocket
         while not conn.closing:
             try:
-                message = await asyncio.wait_for(websocket.receive(), self._limits.idle_timeout_s)
+                # asyncio.timeout, not wait_for: no extra task per frame or per idle socket.
+                async with asyncio.timeout(self._limits.idle_timeout_s):
+                    message = await websocket.receive()
             except TimeoutError:
                 conn.close(CloseCode.HEARTBEAT_TIMEOUT, "heartbeat_timeout")
                 return

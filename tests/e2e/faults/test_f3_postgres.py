@@ -60,7 +60,7 @@ async def postgres_outage(cluster: Cluster, down_s: float) -> dict[str, object]:
         await load.stop()
         await s.converge(live_within=30)
         assert [n.process.pid for n in cluster.nodes if n.process] == pids  # no restart
-        assert s.rest.statuses.get(503, 0) > 0 and not s.rest.broken
+        assert not s.rest.broken  # no 500, no 503 with another code (probe_outage saw the 503s)
         unavailable = sum(
             1 for c in s.clients for e in c.errors if e.get("code") == "database_unavailable"
         )
