@@ -177,9 +177,7 @@ ClientFrame = Annotated[
     | PingFrame,
     Field(discriminator="type"),
 ]
-_client_frame: TypeAdapter[ClientFrame] = TypeAdapter(
-    ClientFrame  # type: ignore[arg-type]  # mypy cannot type an Annotated union as a form
-)
+_client_frame: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
 
 
 def parse_client_frame(obj: dict[str, Any]) -> ClientFrame:
