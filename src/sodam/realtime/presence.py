@@ -91,14 +91,15 @@ class Presence:
             return
         before = self._local_status(conn.user_id)
         conns.remove(conn)
+        at = self._clock.now()  # the same instant is stored and announced
         if not conns:
             del self._local[conn.user_id]
-            await self._touch_last_seen(conn.user_id)
-        await self._local_changed(conn.user_id, before)
+            await self._touch_last_seen(conn.user_id, at)
+        await self._local_changed(conn.user_id, before, at)
 
-    async def _touch_last_seen(self, user_id: UserId) -> None:
+    async def _touch_last_seen(self, user_id: UserId, at: dt.datetime) -> None:
         try:
-            await self._profiles.touch_last_seen(user_id, self._clock.now())
+            await self._profiles.touch_last_seen(user_id, at)
         except AppError:
             logger.warning("could not record last seen; it stays as it was")
 
@@ -108,7 +109,9 @@ class Presence:
             return "offline"
         return "online" if any(c.status == "online" for c in conns) else "away"
 
-    async def _local_changed(self, user_id: UserId, before: str) -> None:
+    async def _local_changed(
+        self, user_id: UserId, before: str, at: dt.datetime | None = None
+    ) -> None:
         status = self._local_status(user_id)
         if status == before:
             return
@@ -118,7 +121,7 @@ class Presence:
             "user_id": user_id,
             "status": status,
             "work_status": self._seen_of(user_id).work_status,
-            "at": self._clock.now().isoformat(),
+            "at": (at or self._clock.now()).isoformat(),
         }
         # Applied here at once (the bus may be down), and published for the other nodes.
         self.on_bus_message(message)
@@ -137,8 +140,9 @@ class Presence:
         for user_id in list(self._local):
             conns = self._local.pop(user_id)
             before = "online" if any(c.status == "online" for c in conns) else "away"
-            await self._touch_last_seen(user_id)
-            await self._local_changed(user_id, before)
+            at = self._clock.now()
+            await self._touch_last_seen(user_id, at)
+            await self._local_changed(user_id, before, at)
 
     # --- every node's messages ---------------------------------------------------------------
 
