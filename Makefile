@@ -107,3 +107,9 @@ bench: $(VENV)/.dev-installed deps-system
 
 $(addprefix bench-,$(BENCH_SCENARIOS)): bench-%: $(VENV)/.dev-installed deps-system
 	$(BENCH) $* $(BENCH_ARGS)
+
+# Web client benchmark (web/bench/measure.mjs; docs/performance.md "Web client"): the built web/dist
+# in the system Chromium against its own `sodam serve`; prints JSON, writes web/bench/results/.
+.PHONY: bench-web
+bench-web: web-build deps-system
+	cd web && npm run bench
