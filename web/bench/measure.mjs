@@ -349,6 +349,14 @@ async function main() {
       { timeout: 120_000, polling: 500 },
     );
     await sleep(2000);
+    // How much of the room the tab holds: the virtualised list's scroll height grows with every
+    // message in the timeline store (a resync that dropped history would show here).
+    const held = await page.evaluate(() => {
+      const el = document.querySelector('[role="log"]');
+      const rows = [...document.querySelectorAll(".msg-row")];
+      const avg = rows.length ? rows.reduce((a, r) => a + r.getBoundingClientRect().height, 0) / rows.length : 0;
+      return { log_scroll_height_px: el?.scrollHeight ?? 0, approx_messages_held: avg ? Math.round((el?.scrollHeight ?? 0) / avg) : 0 };
+    });
     const after = await heap();
     // The same tab after also opening the 10,000-message room again and the small one.
     await switchTo(big.id, lastText);
@@ -359,6 +367,7 @@ async function main() {
       send: liveRun,
       before: before,
       after_live_gc: after,
+      held,
       after_reopening_rooms_gc: afterAll,
       peak_sampled_no_gc_mb: Math.max(...samples.map((s) => s.used_mb), after.used_mb),
     };
