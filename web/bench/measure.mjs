@@ -330,6 +330,11 @@ async function main() {
     await switchTo(live.id, "실시간 1 —");
     const before = await heap();
     log(`heap before live messages: ${before.used_mb} MB; sending ${LIVE}`);
+    // Newest-page refetches of the live room during the run = resyncs (gap or resync_required).
+    let refetches = 0;
+    page.on("request", (r) => {
+      if (r.url().includes(`/api/rooms/${live.id}/messages?`)) refetches += 1;
+    });
     const samples = [];
     let sent = 0;
     const sampler = (async () => {
@@ -368,6 +373,7 @@ async function main() {
       before: before,
       after_live_gc: after,
       held,
+      history_refetches_during_live: refetches,
       after_reopening_rooms_gc: afterAll,
       peak_sampled_no_gc_mb: Math.max(...samples.map((s) => s.used_mb), after.used_mb),
     };
