@@ -80,6 +80,7 @@ def serve(host: str | None, port: int | None) -> None:
         proxy_headers=False,
         server_header=False,
         ws_max_size=settings.realtime.frame_max_bytes,
+        ws_per_message_deflate=settings.realtime.compression,
         timeout_graceful_shutdown=20,
     )
 

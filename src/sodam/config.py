@@ -94,6 +94,11 @@ class RealtimeSettings(BaseModel):
     heartbeat_s: float = Field(default=20.0, gt=0, le=300)
     session_check_s: float = Field(default=60.0, gt=0)
     frame_max_bytes: int = Field(default=128 * 1024, ge=1024, le=16 * 1024 * 1024)
+    compression: bool = Field(
+        default=False,
+        description="permessage-deflate: ~45 KiB more memory per socket and one compression per "
+        "receiver of every frame; off by default for a company LAN (docs/performance.md)",
+    )
     queue_max_frames: int = Field(default=2000, ge=10)
     queue_max_bytes: int = Field(default=8 * 1024 * 1024, ge=64 * 1024)
     ephemeral_max_frames: int = Field(default=500, ge=1)
