@@ -12,7 +12,7 @@ export function SystemRow({ message, nameOf }: SystemRowProps) {
   if (message.deleted_at) {
     return (
       <div className="system-row tombstone-row" role="note">
-        <span>{t("chat.unsent")}</span>
+        <span className="tombstone">{t("chat.unsent")}</span>
       </div>
     );
   }
