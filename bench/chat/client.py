@@ -36,7 +36,8 @@ class Recorder:
     window: tuple[float, float] = (0.0, float("inf"))  # perf_counter seconds
     ack_ms: array[float] = field(default_factory=lambda: array("d"))
     delivered_ms: array[float] = field(default_factory=lambda: array("d"))
-    per_message: dict[int, list[float]] = field(default_factory=dict)  # id -> [count, max_ms]
+    # message id -> [receivers so far, worst ms, send time (perf_counter s)]
+    per_message: dict[int, list[float]] = field(default_factory=dict)
     sent: int = 0
     acks: int = 0
     acks_in_window: int = 0
@@ -73,8 +74,8 @@ class Recorder:
     def merge(self, data: dict[str, Any]) -> None:
         self.ack_ms.frombytes(data["ack_ms"])
         self.delivered_ms.frombytes(data["delivered_ms"])
-        for key, (count, worst) in data["per_message"].items():
-            mine = self.per_message.setdefault(int(key), [0, 0.0])
+        for key, (count, worst, sent_at) in data["per_message"].items():
+            mine = self.per_message.setdefault(int(key), [0, 0.0, sent_at])
             mine[0] += count
             mine[1] = max(mine[1], worst)
         for name, value in data["counters"].items():
@@ -219,7 +220,7 @@ class Client:
             self.rec.deliveries_in_window += 1
         entry = self.rec.per_message.get(message["id"])
         if entry is None:
-            self.rec.per_message[message["id"]] = [1, ms]
+            self.rec.per_message[message["id"]] = [1, ms, int(stamp) / 1_000_000]
         else:
             entry[0] += 1
             if ms > entry[1]:

@@ -144,13 +144,16 @@ def summarise(
             expected_receivers[message_id] = room_size[room] - 1
     complete = [
         worst
-        for mid, (count, worst) in rec.per_message.items()
+        for mid, (count, worst, _sent_at) in rec.per_message.items()
         if count >= expected_receivers.get(mid, 1 << 30)
     ]
+    # The slowest messages and when they were sent (seconds into the run): periodic stalls
+    # (the 60 s session re-check, the 30 s presence refresh) show up as regular offsets.
+    slowest = sorted(rec.per_message.values(), key=lambda v: v[1], reverse=True)[:8]
     incomplete = sum(
         1
         for mid, want in expected_receivers.items()
-        if rec.per_message.get(mid, [0, 0.0])[0] < want
+        if rec.per_message.get(mid, [0, 0.0, 0.0])[0] < want
     )
     return {
         "clients": len(clients),
@@ -169,6 +172,10 @@ def summarise(
             "not_delivered_to_every_member": incomplete,
             "deliveries": rec.deliveries,
         },
+        "slowest_messages": [
+            {"sent_at_s": round(sent_at - rec.window[0], 2), "last_member_ms": round(worst, 1)}
+            for _count, worst, sent_at in slowest
+        ],
         "errors": dict(rec.errors),
         "closes": dict(rec.closes),
         "order_violations": {

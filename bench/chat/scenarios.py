@@ -79,9 +79,9 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario(
             "bigroom",
             "load",
-            "one 1,000-member room at 1 message/s (10 senders at 0.1/s)",
+            "one 1,000-member room at 1 message/s (10 senders at 0.1/s) for 120 s",
             users=1000,
-            duration_s=60,
+            duration_s=120,
             rate=0.1,
             senders=10,
         ),

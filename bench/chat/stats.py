@@ -7,6 +7,8 @@ import json
 import os
 import platform
 import subprocess
+import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -50,8 +52,25 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "kernel": platform.release(),
         "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
+        "fsync_ms": fsync_ms(),
         "git": _git_head(),
     }
+
+
+def fsync_ms(writes: int = 200) -> float:
+    """Median time of a 4 KiB write + fsync in the temp dir (where the benchmark's databases
+    live): the floor of one durable commit (the same as ``dd bs=4k oflag=dsync``)."""
+    block = b"x" * 4096
+    times = []
+    with tempfile.NamedTemporaryFile(prefix="sodam-fsync-") as fh:
+        for _ in range(writes):
+            t = time.perf_counter()
+            fh.write(block)
+            fh.flush()
+            os.fsync(fh.fileno())
+            times.append(time.perf_counter() - t)
+    times.sort()
+    return round(times[len(times) // 2] * 1000, 2)
 
 
 def _git_head() -> str:
