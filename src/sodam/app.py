@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -205,6 +206,9 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
 
     # Outermost last: context (request id) wraps everything, then headers, then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.request_body_max_bytes)
+    # The embedded server has no proxy in front: compress the web client and large JSON itself
+    # (the app bundle is ~440 KB raw, ~135 KB gzipped).
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app
