@@ -30,6 +30,7 @@ from bench.chat.procstats import ProcSampler
 from bench.chat.profiling import ProfilingSampler
 from bench.chat.scenarios import COMMON_LIMITS, MAIN, SCENARIOS, Scenario, targets
 from bench.chat.servers import (
+    PINNING,
     Stack,
     export_rev,
     raise_nofile,
@@ -69,6 +70,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--rev", help="run the server from this git revision (git archive), not the working tree"
     )
     p.add_argument("--source", type=Path, help="run the server from this src/ directory")
+    p.add_argument("--server-cpus", help="run the server(s) under taskset -c CPUS, e.g. 0")
     p.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
     return p.parse_args(argv)
@@ -176,6 +178,7 @@ async def run_scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "params": {k: v for k, v in dataclasses.asdict(sc).items() if k != "limits"},
         "server_limits": limits,
         "compression": args.compression,
+        "server_cpus": args.server_cpus,
         "machine": machine(),
         "source": args.rev or (str(args.source) if args.source else "working tree"),
         "stack": described,
@@ -244,6 +247,7 @@ async def amain(args: argparse.Namespace) -> int:
     unknown = [n for n in names if n not in SCENARIOS]
     if unknown:
         raise SystemExit(f"unknown scenario(s): {', '.join(unknown)}")
+    PINNING["cpus"] = args.server_cpus
     if args.rev:
         export_rev(args.rev)
     elif args.source:

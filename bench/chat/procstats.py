@@ -18,15 +18,21 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process (all its threads), or None if it is gone."""
+def cpu_times(pid: int) -> tuple[float, float] | None:
+    """(utime, stime) of a process (all its threads) in seconds, or None if it is gone."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     # The command name may hold spaces and parentheses: split after the last ')'.
     fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process (all its threads), or None if it is gone."""
+    times = cpu_times(pid)
+    return None if times is None else times[0] + times[1]
 
 
 def rss_bytes(pid: int) -> int | None:
@@ -77,6 +83,8 @@ class Group:
     with_children: bool = False
     cpu_at_mark: dict[int, float] = field(default_factory=dict)
     cpu_last: dict[int, float] = field(default_factory=dict)
+    sys_at_mark: dict[int, float] = field(default_factory=dict)
+    sys_last: dict[int, float] = field(default_factory=dict)
     peak_rss: int = 0
     rss_last: int = 0
 
@@ -119,11 +127,13 @@ class ProcSampler:
             for group in self.groups.values():
                 rss = 0
                 for pid in group.members():
-                    cpu = cpu_seconds(pid)
-                    if cpu is None:
+                    times = cpu_times(pid)
+                    if times is None:
                         continue
-                    group.cpu_last[pid] = cpu
-                    group.cpu_at_mark.setdefault(pid, cpu)
+                    group.cpu_last[pid] = times[0] + times[1]
+                    group.cpu_at_mark.setdefault(pid, times[0] + times[1])
+                    group.sys_last[pid] = times[1]
+                    group.sys_at_mark.setdefault(pid, times[1])
                     rss += rss_bytes(pid) or 0
                 group.rss_last = rss
                 group.peak_rss = max(group.peak_rss, rss)
@@ -134,6 +144,7 @@ class ProcSampler:
         with self._lock:
             for group in self.groups.values():
                 group.cpu_at_mark = dict(group.cpu_last)
+                group.sys_at_mark = dict(group.sys_last)
                 group.peak_rss = group.rss_last
             self._marked_at = time.monotonic()
             self._machine_at_mark = machine_busy_seconds()
@@ -158,8 +169,13 @@ class ProcSampler:
                 )
                 # A child that started after mark() counts from its first sample.
                 ours += cpu
+                system = sum(
+                    group.sys_last[pid] - group.sys_at_mark.get(pid, group.sys_last[pid])
+                    for pid in group.sys_last
+                )
                 out[name] = {
                     "cpu_s": round(cpu, 2),
+                    "sys_s": round(system, 2),
                     "cpu_pct_of_core": round(100 * cpu / elapsed, 1),
                     "peak_rss_mb": round(group.peak_rss / 2**20, 1),
                     "rss_mb": round(group.rss_last / 2**20, 1),

@@ -38,6 +38,9 @@ REPO = Path(__file__).resolve().parents[2]
 # The server runs from this source tree: None = the checkout's (the venv's editable install),
 # else a directory holding an exported ``src`` (``export_rev``), put first on PYTHONPATH.
 SOURCE: dict[str, Path | None] = {"src": None}
+# ``--server-cpus``: the servers run under ``taskset -c`` (a diagnosis of GIL hand-overs between
+# threads on two cores: the server's threads then share one core).
+PINNING: dict[str, str | None] = {"cpus": None}
 
 
 def export_rev(rev: str) -> Path:
@@ -66,7 +69,9 @@ def use_source(src: Path) -> None:
 
 
 def sodam_command() -> list[str]:
-    return [sys.executable, "-m", "sodam"]
+    pin = PINNING["cpus"]
+    prefix = ["taskset", "-c", pin] if pin else []
+    return [*prefix, sys.executable, "-m", "sodam"]
 
 
 def source_env(env: dict[str, str]) -> dict[str, str]:
