@@ -166,3 +166,19 @@ async def test_renaming_trims_the_name(client: httpx.AsyncClient, admin: LoggedI
     assert r.json()["name"] == "기획팀"
     r = await client.patch(f"/api/rooms/{rid}", json={"name": "   "}, headers=owner.headers)
     assert_error(r, 400, "room_name_empty")
+
+
+async def test_each_direct_room_is_named_after_its_own_peer(
+    client: httpx.AsyncClient, admin: LoggedIn
+) -> None:
+    me = await create_user(client, admin, display_name="나")
+    kim = await create_user(client, admin, display_name="김민수")
+    lee = await create_user(client, admin, display_name="이영희")
+    for peer in (kim, lee):
+        r = await client.post(
+            "/api/rooms", json={"kind": "direct", "user_id": peer.user_id}, headers=me.headers
+        )
+        assert r.status_code == 201, r.text
+    listed = await room_list(client, me)
+    names = {r["peer_user_id"]: r["name"] for r in listed["rooms"] if r["kind"] == "direct"}
+    assert names == {kim.user_id: "김민수", lee.user_id: "이영희"}

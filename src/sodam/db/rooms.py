@@ -299,10 +299,15 @@ def select_room_list(
         sa.select(peer.c.user_id)
         .where(peer.c.room_id == chat_rooms.c.id, peer.c.user_id != user_id)
         .limit(1)
+        .correlate(chat_rooms)
         .scalar_subquery()
     )
     peer_name = (
-        sa.select(profiles.c.display_name).where(profiles.c.user_id == peer_id).scalar_subquery()
+        # correlate: the inner peer lookup must refer to the outer room row, not a copy of it
+        sa.select(profiles.c.display_name)
+        .where(profiles.c.user_id == peer_id)
+        .correlate(chat_rooms)
+        .scalar_subquery()
     )
     mentions = (
         sa.select(sa.func.count())
