@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite uses (real PostgreSQL and Redis binaries for the
+# Installs the Debian packages the test suite uses (real PostgreSQL, Redis and clamd binaries for the
 # throwaway servers the tests start; promtool, from the prometheus package, to lint /metrics). As
 # root it installs what is missing; otherwise it says what to install and fails, because the suite
 # never silently skips PostgreSQL.
@@ -15,6 +15,10 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -d /usr/share/fonts/truetype/nanum ] || need+=(fonts-nanum)
 [ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
+# Files: a real clamd for the virus-scanning tests (they write their own signature database) and
+# ffmpeg for video poster frames.
+command -v clamd >/dev/null 2>&1 || [ -x /usr/sbin/clamd ] || need+=(clamav-daemon)
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
