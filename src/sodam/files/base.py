@@ -79,6 +79,13 @@ class StaleUpload:
     started_at: dt.datetime | None
 
 
+class BlobReader(Iterator[bytes], Protocol):
+    """What ``open_read`` returns: chunks of the blob. It holds a file or an HTTP connection until
+    exhausted or closed, so a download cut short (the client went away) must call ``close()``."""
+
+    def close(self) -> None: ...
+
+
 class BlobStore(Protocol):
     backend: BackendName
     part_size: int  # callers hand append_upload blocks of this size (the last one may be smaller)
@@ -109,7 +116,7 @@ class BlobStore(Protocol):
         """Stores a small blob whole (thumbnails)."""
         ...
 
-    def open_read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    def open_read(self, key: str, start: int = 0, end: int | None = None) -> BlobReader:
         """The bytes ``[start, end)`` of a blob in chunks of at most 1 MiB; BlobNotFound if
         there is none. The iterator holds a file or connection: exhaust or close it."""
         ...
