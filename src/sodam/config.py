@@ -50,14 +50,40 @@ class RedisSettings(BaseModel):
 
 class S3Settings(BaseModel):
     endpoint_url: str | None = Field(
-        default=None, description="unset = local disk under data_dir/files"
+        default=None,
+        description="e.g. http://minio:9000; unset (and no bucket set) = local disk under "
+        "data_dir/files",
     )
-    bucket: str = "sodam"
+    bucket: str = Field(
+        default="sodam", description="setting it without endpoint_url uses AWS S3 itself"
+    )
     region: str = "us-east-1"
     access_key_id: SecretStr | None = None
     secret_access_key: SecretStr | None = None
     presigned_downloads: bool = False
     presign_expiry_s: int = Field(default=300, ge=10, le=3600)
+    public_endpoint_url: str | None = Field(
+        default=None,
+        description="the S3 address browsers reach, for presigned downloads; unset = endpoint_url",
+    )
+    part_size_mb: int = Field(
+        default=8,
+        ge=5,
+        le=512,
+        description="multipart part size in MiB (S3 needs at least 5); an app node holds about "
+        "two parts per upload in progress",
+    )
+    create_bucket: bool = Field(
+        default=False, description="create the bucket on first use (development, tests)"
+    )
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    read_timeout_s: float = Field(default=60.0, gt=0, le=600)
+    max_attempts: int = Field(default=3, ge=1, le=10, description="tries per S3 request")
+
+    @property
+    def enabled(self) -> bool:
+        """Whether files go to S3: an endpoint is set, or the bucket was chosen explicitly."""
+        return self.endpoint_url is not None or "bucket" in self.model_fields_set
 
 
 class OidcSettings(BaseModel):
