@@ -22,6 +22,7 @@ from sodam.db import migrate
 from sodam.db.engine import create_engine
 from sodam.domain.clock import FakeClock
 from sodam.services.passwords import PasswordHasher
+from tests.support.clamd import clamd  # noqa: F401 -- the session fixture, for every test
 from tests.support.factories import DEFAULT_PASSWORD, LoggedIn, login
 from tests.support.postgres import PostgresServer, start_postgres
 

@@ -15,7 +15,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -113,6 +113,110 @@ class LimitSettings(BaseModel):
     page_size_max: int = Field(default=200, ge=1, le=1000)
 
 
+MiB = 1024 * 1024
+# Pillow's own decompression-bomb threshold (PIL.Image.MAX_IMAGE_PIXELS): above it Pillow warns,
+# above twice it refuses. Keeping image_max_pixels under it means the two checks never disagree.
+PILLOW_MAX_IMAGE_PIXELS = 89_478_485
+_CLAMD_URL_RE = re.compile(r"^(tcp://[^/\s]+:\d{1,5}|unix:///\S+)$")
+_EXTENSION_RE = re.compile(r"^[a-z0-9][a-z0-9_+-]{0,15}$")
+
+
+class FileSettings(BaseModel):
+    """Attachments: virus scanning, thumbnails, quotas and retention (docs/media.md)."""
+
+    clamd_url: str | None = Field(
+        default=None,
+        description="clamd address, tcp://127.0.0.1:3310 or unix:///run/clamav/clamd.ctl; "
+        "unset = no scanning (files are 'unscanned' with reason scanner_disabled)",
+    )
+    scan_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="longest one scan may take (connect, stream, scan, answer); on timeout the "
+        "file stays pending and is retried",
+    )
+    scan_max_bytes: int = Field(
+        default=400 * MiB,
+        ge=1,
+        description="larger files are never sent to clamd and stay 'unscanned' (too_large); must "
+        "not exceed clamd's StreamMaxLength (docs/media.md)",
+    )
+    download_requires_clean: bool = Field(
+        default=True,
+        description="with a scanner configured, members other than the uploader may download "
+        "a file only once it is scanned clean",
+    )
+    image_max_pixels: int = Field(
+        default=50_000_000,
+        ge=1,
+        le=PILLOW_MAX_IMAGE_PIXELS,
+        description="images declaring more pixels (width x height, read from the header) get no "
+        "thumbnail and are never decoded",
+    )
+    thumbnail_sizes: list[int] = Field(
+        default_factory=lambda: [320, 1280],
+        min_length=2,
+        max_length=2,
+        description="longest side in pixels of the small and the large thumbnail",
+    )
+    ffmpeg_path: str | None = Field(
+        default=None,
+        description="ffmpeg binary for video poster frames; unset = 'ffmpeg' found on PATH "
+        "(none found = videos get no thumbnail)",
+    )
+    user_quota_bytes: int = Field(
+        default=20 * 1024 * MiB, ge=1, description="total size of the files one user may keep"
+    )
+    max_pending_uploads: int = Field(
+        default=20, ge=1, le=1000, description="unfinished uploads one user may have at a time"
+    )
+    upload_expiry_s: int = Field(
+        default=24 * 3600,
+        ge=60,
+        le=30 * 86_400,
+        description="an unfinished upload untouched for this long is removed",
+    )
+    allowed_extensions: list[str] = Field(
+        default_factory=list,
+        description="file name extensions that may be uploaded, lower-case without dots "
+        "(e.g. ['pdf', 'hwp', 'jpg']); empty = all",
+    )
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="files older than this many days are deleted; unset = kept forever",
+    )
+
+    @field_validator("clamd_url")
+    @classmethod
+    def _check_clamd_url(cls, value: str | None) -> str | None:
+        if value is not None and not _CLAMD_URL_RE.match(value):
+            raise ValueError("clamd_url must be tcp://host:port or unix:///path/to/socket")
+        return value
+
+    @field_validator("thumbnail_sizes")
+    @classmethod
+    def _check_thumbnail_sizes(cls, value: list[int]) -> list[int]:
+        small, large = value
+        if not 16 <= small < large <= 4096:
+            raise ValueError(
+                "thumbnail_sizes must be [small, large] with 16 <= small < large <= 4096"
+            )
+        return value
+
+    @field_validator("allowed_extensions")
+    @classmethod
+    def _normalise_extensions(cls, value: list[str]) -> list[str]:
+        normalised = []
+        for item in value:
+            ext = item.strip().lower().removeprefix(".")
+            if not _EXTENSION_RE.match(ext):
+                raise ValueError(f"not a file name extension: {item!r}")
+            normalised.append(ext)
+        return sorted(set(normalised))
+
+
 class RealtimeSettings(BaseModel):
     """WebSocket gateway timings and limits (docs/protocol.md documents each)."""
 
@@ -199,6 +303,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
     realtime: RealtimeSettings = RealtimeSettings()
+    files: FileSettings = FileSettings()
 
     @classmethod
     def settings_customise_sources(

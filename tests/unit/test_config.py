@@ -211,3 +211,56 @@ def test_masked_hides_a_password_given_as_a_query_parameter() -> None:
     masked = settings.masked()["database"]["url"]
     assert "query-secret" not in masked
     assert masked == "postgresql://sodam:**********@db/sodam?sslmode=require&password=**********"
+
+
+# --- files ---------------------------------------------------------------------------------------
+
+
+def test_file_settings_defaults() -> None:
+    files = Settings().files
+    assert files.clamd_url is None
+    assert files.scan_max_bytes == 400 * 1024 * 1024
+    assert files.download_requires_clean is True
+    assert files.thumbnail_sizes == [320, 1280]
+    assert files.user_quota_bytes == 20 * 1024**3
+    assert files.allowed_extensions == []
+    assert files.retention_days is None
+
+
+def test_file_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SODAM_FILES__CLAMD_URL", "unix:///run/clamav/clamd.ctl")
+    monkeypatch.setenv("SODAM_FILES__ALLOWED_EXTENSIONS", '["PDF", ".hwp", "jpg", "pdf"]')
+    monkeypatch.setenv("SODAM_FILES__THUMBNAIL_SIZES", "[256, 1024]")
+    files = Settings().files
+    assert files.clamd_url == "unix:///run/clamav/clamd.ctl"
+    assert files.allowed_extensions == ["hwp", "jpg", "pdf"]
+    assert files.thumbnail_sizes == [256, 1024]
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"clamd_url": "127.0.0.1:3310"},
+        {"clamd_url": "http://clamd:3310"},
+        {"clamd_url": "tcp://clamd"},
+        {"thumbnail_sizes": [1280, 320]},
+        {"thumbnail_sizes": [320]},
+        {"thumbnail_sizes": [8, 320]},
+        {"image_max_pixels": 200_000_000},
+        {"allowed_extensions": ["tar.gz"]},
+        {"allowed_extensions": [""]},
+        {"scan_timeout_s": 0},
+        {"retention_days": 0},
+    ],
+)
+def test_bad_file_settings_are_refused(files: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        Settings(files=files)
+
+
+def test_image_max_pixels_bound_is_pillows_own_limit() -> None:
+    from PIL import Image
+
+    from sodam.config import PILLOW_MAX_IMAGE_PIXELS
+
+    assert Image.MAX_IMAGE_PIXELS == PILLOW_MAX_IMAGE_PIXELS
