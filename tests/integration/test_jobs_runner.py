@@ -11,8 +11,11 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from sodam.app import Overrides, build_app
+from sodam.config import Settings
 from sodam.db.engine import Database
 from sodam.domain.clock import FakeClock
 from sodam.observability.metrics import Metrics
@@ -24,6 +27,7 @@ from sodam.services.jobs import (
     RetryLater,
     enqueue_txn,
 )
+from sodam.services.passwords import PasswordHasher
 from sodam.workers.handlers import PRUNE_KIND, build_handlers, periodic_jobs, prune_handler
 from sodam.workers.runner import JobRunner, PeriodicJob
 from tests.support.jobs import (
@@ -420,8 +424,19 @@ async def test_serve_runs_the_embedded_runner_and_schedules_pruning(app: FastAPI
     runner: JobRunner | None = app.state.runner
     assert runner is not None
     db: Database = app.state.db
-    assert set(build_handlers(app.state.services)) == {PRUNE_KIND}
-    assert [p.kind for p in periodic_jobs()] == [PRUNE_KIND]
+    assert PRUNE_KIND in build_handlers(app.state.services)
+    assert PRUNE_KIND in [p.kind for p in periodic_jobs()]
 
     (prune,) = await all_rows(db, PRUNE_KIND)  # enqueued before the server took requests
     await wait_for_state(db, prune.id, "done")
+
+
+async def test_serve_without_embedded_workers_runs_no_jobs(
+    settings: Settings, clock: FakeClock, fast_hasher: PasswordHasher
+) -> None:
+    no_jobs = settings.model_copy(update={"embedded_workers": False})
+    application = build_app(no_jobs, Overrides(clock=clock, hasher=fast_hasher))
+
+    async with LifespanManager(application):
+        assert application.state.runner is None
+        assert await all_rows(application.state.db, PRUNE_KIND) == []
