@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -83,6 +84,58 @@ def serve(host: str | None, port: int | None) -> None:
         ws_per_message_deflate=settings.realtime.compression,
         timeout_graceful_shutdown=20,
     )
+
+
+@main.command()
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="serve Prometheus /metrics on this port (default: no listener at all)",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True)
+def worker(metrics_port: int | None, metrics_host: str) -> None:
+    """Run background jobs from the outbox until SIGTERM or SIGINT (docs/jobs.md).
+
+    Serves no API. Runs migrations first like `serve` (unless SODAM_DATABASE__MIGRATE_ON_START is
+    false) and refuses to start on a schema behind the code. On SIGTERM it stops claiming, lets
+    running jobs finish for SODAM_JOBS__SHUTDOWN_GRACE_S, hands the rest back, and exits 0.
+    """
+    from sodam.app import build_runner, build_services, prepare_database
+    from sodam.observability.logging import configure_logging
+    from sodam.observability.metrics import serve_metrics
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+
+    async def _work() -> None:
+        built = build_services(settings)
+        stop_metrics: Callable[[], None] | None = None
+        try:
+            if not await prepare_database(built):
+                raise click.ClickException(
+                    "the database schema is not at the head revision; run `sodam migrate`"
+                )
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, stop.set)
+            if metrics_port is not None:
+                stop_metrics = serve_metrics(built.metrics, metrics_host, metrics_port)
+            await built.bus.start(None)  # publish only: events reach the serving nodes
+            runner = build_runner(built)
+            await runner.start()
+            click.echo(f"Sodam worker {runner.worker_id} running background jobs", err=True)
+            await stop.wait()
+            click.echo("Sodam worker stopping", err=True)
+            await runner.stop(settings.jobs.shutdown_grace_s)
+        finally:
+            if stop_metrics is not None:
+                await asyncio.to_thread(stop_metrics)
+            await built.close()
+        click.echo("Sodam worker stopped", err=True)
+
+    _run(_work)
 
 
 @main.command()
@@ -223,6 +276,64 @@ def list_users(include_inactive: bool) -> None:
         click.echo(
             f"{user.id}\t{user.username}\t{user.display_name}\t"
             f"{'admin' if user.is_admin else '-'}\t{state}"
+        )
+
+
+@main.group()
+def jobs() -> None:
+    """Inspect background jobs and requeue dead ones (docs/jobs.md)."""
+
+
+def _with_jobs(action: Callable[[Any], Awaitable[T]]) -> T:
+    from sodam.db.engine import Database, create_engine
+    from sodam.domain.clock import SystemClock
+    from sodam.services.jobs import JobQueue
+
+    settings = _settings()
+
+    async def _go() -> T:
+        db = Database(create_engine(settings.database_url))
+        try:
+            return await action(JobQueue(db, SystemClock(), settings=settings.jobs))
+        finally:
+            await db.dispose()
+
+    return _run(_go)
+
+
+@jobs.command("list")
+@click.option(
+    "--state",
+    type=click.Choice(["pending", "running", "done", "dead"]),
+    default=None,
+    help="only jobs in this state",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+def jobs_list(state: str | None, limit: int) -> None:
+    """List the newest jobs as tab-separated id, kind, state, attempts/max, due at, last error."""
+    for job in _with_jobs(lambda q: q.list_jobs(state=state, limit=limit)):
+        error = " ".join((job.last_error or "-").split())
+        click.echo(
+            f"{job.id}\t{job.kind}\t{job.state}\t{job.attempts}/{job.max_attempts}\t"
+            f"{job.run_after.isoformat()}\t{error}"
+        )
+
+
+@jobs.command("retry")
+@click.argument("job_ids", nargs=-1, type=int, required=True)
+def jobs_retry(job_ids: tuple[int, ...]) -> None:
+    """Requeue dead jobs with a fresh set of attempts, due now."""
+
+    async def _requeue(queue: Any) -> list[int]:
+        return [job_id for job_id in job_ids if not await queue.requeue(job_id)]
+
+    refused = _with_jobs(_requeue)
+    for job_id in job_ids:
+        if job_id not in refused:
+            click.echo(f"job {job_id} requeued")
+    if refused:
+        raise click.ClickException(
+            f"not dead (or no such job): {', '.join(str(i) for i in refused)}"
         )
 
 

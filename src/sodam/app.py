@@ -1,13 +1,18 @@
 """Composition root: ``build_app(settings)`` picks and wires every concrete backend.
 
-Nothing happens at import time. The engine, bus and services are created here; the lifespan runs
-migrations (unless turned off), creates the first admin on an empty database, and closes
-everything on shutdown.
+Nothing happens at import time. ``build_services`` creates the engine, bus, metrics and services
+(what ``sodam worker`` needs too); ``build_runner`` the background job runner over them;
+``build_app`` adds the HTTP and WebSocket edge. The lifespan runs migrations (unless turned off),
+creates the first admin on an empty database, starts the embedded job runner (when
+``embedded_workers``), and closes everything on shutdown.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -47,6 +52,7 @@ from sodam.services.accounts import AccountService, FirstAdmin
 from sodam.services.auth import AuthService
 from sodam.services.container import Services
 from sodam.services.health import HealthService
+from sodam.services.jobs import JobQueue
 from sodam.services.messages import MessageService
 from sodam.services.passwords import PasswordHasher
 from sodam.services.pins import PinService
@@ -54,6 +60,8 @@ from sodam.services.reads import ReadFanout, ReadService
 from sodam.services.rooms import RoomService
 from sodam.services.sync import SyncService
 from sodam.services.tokens import TokenCodec
+from sodam.workers.handlers import build_handlers, periodic_jobs
+from sodam.workers.runner import JobRunner
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +85,27 @@ def build_bus(settings: Settings) -> Bus:
     return MemoryBus()
 
 
-def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI:
+@dataclass
+class Built:
+    """Everything but the HTTP edge: what ``build_app`` and ``sodam worker`` share."""
+
+    settings: Settings
+    clock: Clock
+    metrics: Metrics
+    failpoints: Failpoints
+    db: Database
+    bus: Bus
+    services: Services
+
+    async def close(self) -> None:
+        """Closes what ``build_services`` opened, the database last."""
+        await self.services.read_fanout.close()
+        await self.bus.close()
+        await self.db.dispose()
+
+
+def build_services(settings: Settings, overrides: Overrides | None = None) -> Built:
+    """Builds the database, bus, metrics and every service; starts nothing."""
     overrides = overrides or Overrides()
     clock = overrides.clock or SystemClock()
     hasher = overrides.hasher or PasswordHasher()
@@ -99,11 +127,10 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
         access_ttl_s=settings.auth.access_token_ttl_s,
         leeway_s=settings.auth.token_leeway_s,
     )
-    accounts = AccountService(db, clock, hasher, bus, settings.auth)
     read_fanout = ReadFanout(bus)
     services = Services(
         auth=AuthService(db, clock, hasher, tokens, bus, settings.auth),
-        accounts=accounts,
+        accounts=AccountService(db, clock, hasher, bus, settings.auth),
         health=HealthService(db),
         rooms=RoomService(db, clock, bus),
         messages=MessageService(db, clock, bus, settings.limits, metrics, failpoints),
@@ -111,7 +138,47 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
         reads=ReadService(db, clock, bus, read_fanout),
         read_fanout=read_fanout,
         sync=SyncService(db),
+        jobs=JobQueue(db, clock, settings=settings.jobs),
     )
+    return Built(settings, clock, metrics, failpoints, db, bus, services)
+
+
+def build_runner(built: Built, *, worker_id: str | None = None) -> JobRunner:
+    """The job runner over ``built``'s services (docs/jobs.md); started by the caller."""
+    return JobRunner(
+        built.services.jobs,
+        build_handlers(built.services),
+        worker_id=worker_id or default_worker_id(),
+        settings=built.settings.jobs,
+        metrics=built.metrics,
+        periodic=periodic_jobs(),
+    )
+
+
+def default_worker_id() -> str:
+    """Names a runner in ``outbox.locked_by``: host, process and a random suffix."""
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+async def prepare_database(built: Built) -> bool:
+    """Migrates when ``migrate_on_start`` is set; True if the schema is at the head revision."""
+    if built.settings.database.migrate_on_start:
+        await migrate.upgrade(built.db.engine)
+    return await migrate.current_revision(built.db.engine) == migrate.head_revision()
+
+
+def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI:
+    overrides = overrides or Overrides()
+    built = build_services(settings, overrides)
+    clock, metrics, db, bus, services = (
+        built.clock,
+        built.metrics,
+        built.db,
+        built.bus,
+        built.services,
+    )
+    accounts = services.accounts
+    runner = build_runner(built) if settings.embedded_workers else None
     # --- realtime gateway (docs/protocol.md): built here, started and stopped in the lifespan --
     realtime_limits = overrides.extra.get("realtime_limits")
     gateway = Gateway(
@@ -135,9 +202,8 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if settings.database.migrate_on_start:
-            await migrate.upgrade(db.engine)
-        if await migrate.current_revision(db.engine) == migrate.head_revision():
+        at_head = await prepare_database(built)
+        if at_head:
             first = await accounts.ensure_first_admin(
                 settings.admin_password.get_secret_value() if settings.admin_password else None
             )
@@ -148,13 +214,17 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
             logger.error("database schema is not at the head revision; run `sodam migrate`")
         await bus.start(gateway.handle_bus)  # realtime gateway
         await gateway.start()  # realtime gateway
+        if runner is not None and at_head:
+            await runner.start()
+        elif runner is not None:
+            logger.error("background jobs not started: the schema is behind; restart after it")
         try:
             yield
         finally:
             await gateway.close()  # realtime gateway: clients are told to reconnect (1012)
-            await read_fanout.close()
-            await bus.close()
-            await db.dispose()
+            if runner is not None:
+                await runner.stop(settings.jobs.shutdown_grace_s)
+            await built.close()
 
     app = FastAPI(
         title="Sodam API",
@@ -171,6 +241,7 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
     app.state.metrics = metrics
     app.state.db = db
     app.state.bus = bus
+    app.state.runner = runner
     app.state.gateway = gateway  # realtime gateway
     install_error_handlers(app)
     app.include_router(health_api.router)

@@ -248,6 +248,51 @@ class RealtimeSettings(BaseModel):
     presence_watch_max: int = Field(default=500, ge=1)
 
 
+class JobSettings(BaseModel):
+    """Background jobs taken from the ``outbox`` table (docs/jobs.md)."""
+
+    concurrency: int = Field(
+        default=2, ge=1, le=64, description="jobs one runner (one process) runs at the same time"
+    )
+    poll_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=300,
+        description="how often an idle runner looks for due jobs (a commit in the same process "
+        "wakes it at once)",
+    )
+    lease_s: float = Field(
+        default=300.0,
+        ge=3,
+        le=86_400,
+        description="a claimed job belongs to its runner this long; the runner renews the lease "
+        "every lease_s/3 while the handler runs, and a job whose runner died is taken again "
+        "once it expires",
+    )
+    max_attempts: int = Field(
+        default=10, ge=1, le=1000, description="attempts before a job is dead (dead letter)"
+    )
+    backoff_base_s: float = Field(
+        default=2.0, gt=0, description="delay after the first failed attempt; doubles each time"
+    )
+    backoff_max_s: float = Field(
+        default=3600.0, gt=0, description="the longest delay between tries"
+    )
+    shutdown_grace_s: float = Field(
+        default=20.0,
+        ge=0,
+        le=3600,
+        description="on shutdown, running jobs get this long to finish before they are cancelled "
+        "and handed back to the queue",
+    )
+
+    @model_validator(mode="after")
+    def _backoff_max_not_below_base(self) -> JobSettings:
+        if self.backoff_max_s < self.backoff_base_s:
+            raise ValueError("jobs.backoff_max_s must not be below jobs.backoff_base_s")
+        return self
+
+
 class Settings(BaseSettings):
     """Every setting Sodam reads. See ``sodam config show`` for the effective values."""
 
@@ -283,7 +328,11 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = Field(
         default_factory=list, description="addresses whose X-Forwarded-For is believed"
     )
-    embedded_workers: bool = Field(default=True, description="run background jobs in this process")
+    embedded_workers: bool = Field(
+        default=True,
+        description="run background jobs in this process (`sodam serve`); turn off where "
+        "`sodam worker` processes run them (docs/jobs.md)",
+    )
     web_dir: Path | None = Field(
         default=None, description="the built web client; unset = web/dist of the checkout"
     )
@@ -304,6 +353,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     realtime: RealtimeSettings = RealtimeSettings()
     files: FileSettings = FileSettings()
+    jobs: JobSettings = JobSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -62,6 +62,19 @@ async def test_a_published_payload_reaches_every_node(make_bus: Callable[[], Bus
     assert await inbox_b.next() == ("room:7", b'{"hello":"\xec\x95\x88\xeb\x85\x95"}')
 
 
+async def test_a_publish_only_node_reaches_the_subscribed_nodes(
+    make_bus: Callable[[], Bus],
+) -> None:
+    subscriber, publisher = make_bus(), make_bus()  # publisher: a `sodam worker`
+    inbox = Inbox()
+    await subscriber.start(inbox.handler)
+    await publisher.start(None)
+
+    await publisher.publish(room_topic(9), b"attachment scanned")
+
+    assert await inbox.next() == ("room:9", b"attachment scanned")
+
+
 async def test_payloads_of_one_publisher_arrive_in_order(make_bus: Callable[[], Bus]) -> None:
     node = make_bus()
     inbox = Inbox()

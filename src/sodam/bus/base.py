@@ -19,8 +19,9 @@ Handler = Callable[[str, bytes], Awaitable[None]]
 
 
 class Bus(Protocol):
-    async def start(self, handler: Handler) -> None:
-        """Begins delivering every published (topic, payload) to ``handler``, on every node."""
+    async def start(self, handler: Handler | None) -> None:
+        """Begins delivering every published (topic, payload) to ``handler``, on every node.
+        ``None``: this node only publishes (a ``sodam worker`` has no sockets to deliver to)."""
         ...
 
     async def publish(self, topic: str, payload: bytes) -> None:

@@ -13,8 +13,9 @@ class MemoryBus:
     def __init__(self) -> None:
         self._handlers: list[Handler] = []
 
-    async def start(self, handler: Handler) -> None:
-        self._handlers.append(handler)
+    async def start(self, handler: Handler | None) -> None:
+        if handler is not None:
+            self._handlers.append(handler)
 
     async def publish(self, topic: str, payload: bytes) -> None:
         for handler in list(self._handlers):

@@ -60,10 +60,12 @@ class RedisBus:
         self._failures = 0
         self._warned_at = float("-inf")
 
-    async def start(self, handler: Handler) -> None:
+    async def start(self, handler: Handler | None) -> None:
         self._handler = handler
-        self._task = asyncio.create_task(self._listen(), name="redis-bus-listener")
         self._publisher = asyncio.create_task(self._publish_loop(), name="redis-bus-publisher")
+        if handler is None:
+            return  # publish only: no subscription, so no other node's traffic to receive
+        self._task = asyncio.create_task(self._listen(), name="redis-bus-listener")
         # Wait (bounded) for the first subscription so early publishes are not missed in tests;
         # a Redis that is down does not stop the node from starting.
         with contextlib.suppress(TimeoutError):

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 from prometheus_client.registry import Collector
@@ -77,8 +84,51 @@ class Metrics:
             "Ephemeral events dropped for slow consumers.",
             registry=r,
         )
-        self.outbox_depth = Gauge(
-            "sodam_outbox_pending_jobs", "Background jobs waiting to run.", registry=r
+        # Background jobs (docs/jobs.md). The gauges describe the shared outbox, so every runner
+        # reports the same values: aggregate them with max(), not sum().
+        self.jobs_queue_depth = Gauge(
+            "sodam_jobs_queue_depth",
+            "Background jobs waiting to run (due or not), by kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.jobs_oldest_age = Gauge(
+            "sodam_jobs_oldest_age_seconds",
+            "How long the longest-waiting due job has been due (0 when none is).",
+            registry=r,
+        )
+        self.jobs_running = Gauge(
+            "sodam_jobs_running", "Background jobs claimed by a runner right now.", registry=r
+        )
+        self.jobs_dead_letters = Gauge(
+            "sodam_jobs_dead_letters",
+            "Jobs in the dead letter state, waiting for an administrator.",
+            registry=r,
+        )
+        self.jobs_completed = Counter(
+            "sodam_jobs_completed_total",
+            "Jobs this process completed, by kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.jobs_failures = Counter(
+            "sodam_jobs_failures_total",
+            "Failed job attempts in this process (each retry and each death), by kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.jobs_dead = Counter(
+            "sodam_jobs_dead_total",
+            "Jobs this process moved to dead, by kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.jobs_duration = Histogram(
+            "sodam_jobs_duration_seconds",
+            "How long job handlers ran, by kind (every outcome).",
+            ["kind"],
+            registry=r,
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
         )
         self.build_info = Gauge("sodam_build_info", "Build information.", ["version"], registry=r)
 
@@ -88,3 +138,16 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def serve_metrics(metrics: Metrics, host: str, port: int) -> Callable[[], None]:
+    """Serves ``/metrics`` on ``host:port`` from a background thread (``sodam worker``, which has
+    no HTTP app); returns the function that stops it."""
+    server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sodam.services.accounts import AccountService
 from sodam.services.auth import AuthService
 from sodam.services.health import HealthService
+from sodam.services.jobs import JobQueue
 from sodam.services.messages import MessageService
 from sodam.services.pins import PinService
 from sodam.services.reads import ReadFanout, ReadService
@@ -25,3 +26,4 @@ class Services:
     reads: ReadService
     read_fanout: ReadFanout
     sync: SyncService
+    jobs: JobQueue
