@@ -54,6 +54,9 @@ CODE_STATUS: dict[str, int] = {
     "method_not_allowed": 405,
     "unsupported_media_type": 415,
     "insufficient_storage": 507,
+    "storage_full": 507,
+    "upload_content_type_invalid": 415,
+    "tus_version_unsupported": 412,
 }
 
 

@@ -1,0 +1,281 @@
+"""The tus 1.0.0 endpoint (/api/uploads) on SQLite and PostgreSQL with the local blob store:
+protocol answers, limits while streaming, resuming, sha256 and sniffing, ownership, expiry."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from sodam.config import Settings
+from sodam.domain.clock import FakeClock
+from tests.conftest import ADMIN_PASSWORD, TEST_SECRET
+from tests.support.factories import LoggedIn, create_user, login
+from tests.support.files import (
+    OFFSET,
+    TUS,
+    metadata,
+    png_bytes,
+    sha256,
+    tus_create,
+    tus_patch,
+    upload,
+    upload_path,
+)
+from tests.support.messaging import assert_error
+
+LIMIT = 3 * 1024 * 1024 + 7  # a small attachment limit, not a multiple of anything
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "var",
+        secret_key=TEST_SECRET,
+        admin_password=ADMIN_PASSWORD,
+        embedded_workers=False,
+        database={"url": database_url, "migrate_on_start": True},
+        limits={"attachment_max_bytes": LIMIT},
+        files={"user_quota_bytes": 8 * 1024 * 1024, "max_pending_uploads": 3},
+    )
+
+
+@pytest.fixture
+async def alice(client: httpx.AsyncClient, admin: LoggedIn) -> LoggedIn:
+    return await create_user(client, admin)
+
+
+def _stored_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+async def test_options_advertises_the_server(client: httpx.AsyncClient) -> None:
+    r = await client.options("/api/uploads")
+    assert r.status_code == 204
+    assert r.headers["tus-resumable"] == "1.0.0"
+    assert r.headers["tus-version"] == "1.0.0"
+    assert set(r.headers["tus-extension"].split(",")) == {
+        "creation",
+        "creation-with-upload",
+        "termination",
+        "expiration",
+    }
+    assert r.headers["tus-max-size"] == str(LIMIT)
+
+
+async def test_upload_in_pieces_then_head(client: httpx.AsyncClient, alice: LoggedIn) -> None:
+    data = os.urandom(2 * 1024 * 1024 + 123)
+    r = await tus_create(client, alice, len(data), "회의 자료 (최종).pdf")
+    path = upload_path(r)
+    assert r.headers["location"].startswith("http://testserver/api/uploads/")
+    assert r.headers["upload-offset"] == "0"
+    assert "upload-expires" in r.headers
+    r = await tus_patch(client, alice, path, 0, data[:1000])
+    assert r.status_code == 204 and r.headers["upload-offset"] == "1000"
+    r = await client.head(path, headers={**alice.headers, **TUS})
+    assert r.status_code == 200
+    assert r.headers["upload-offset"] == "1000"
+    assert r.headers["upload-length"] == str(len(data))
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["upload-metadata"] == metadata("회의 자료 (최종).pdf")
+    r = await tus_patch(client, alice, path, 1000, data[1000:])
+    assert r.status_code == 204 and r.headers["upload-offset"] == str(len(data))
+
+
+async def test_creation_with_upload(client: httpx.AsyncClient, alice: LoggedIn) -> None:
+    data = b"hello, \xec\x86\x8c\xeb\x8b\xb4"
+    r = await client.post(
+        "/api/uploads",
+        content=data,
+        headers={
+            **alice.headers,
+            **TUS,
+            "Upload-Length": str(len(data)),
+            "Upload-Metadata": metadata("memo.txt"),
+            "Content-Type": OFFSET,
+        },
+    )
+    assert r.status_code == 201, r.text
+    assert r.headers["upload-offset"] == str(len(data))
+
+
+async def test_exactly_the_limit_is_accepted_one_more_byte_is_not(
+    client: httpx.AsyncClient, alice: LoggedIn, settings: Settings
+) -> None:
+    r = await tus_create(client, alice, LIMIT + 1)
+    assert_error(r, 413, "file_too_large")
+    assert r.json()["data"]["max_bytes"] == LIMIT
+    assert _stored_files(settings.files_dir) == []
+    upload_id = await upload(client, alice, os.urandom(LIMIT), chunk=LIMIT)
+    assert len(upload_id) == 32
+
+
+async def test_a_body_longer_than_the_upload_is_cut_and_refused(
+    client: httpx.AsyncClient, alice: LoggedIn
+) -> None:
+    path = upload_path(await tus_create(client, alice, 10))
+    # declared up front: refused before reading
+    r = await tus_patch(client, alice, path, 0, b"x" * 11)
+    assert_error(r, 413, "upload_too_long")
+    r = await client.head(path, headers={**alice.headers, **TUS})
+    assert r.headers["upload-offset"] == "0"
+
+    # streamed without a length: what fits is kept, the rest refused
+    async def body() -> object:
+        yield b"y" * 6
+        yield b"z" * 6
+
+    r = await client.patch(
+        path,
+        content=body(),  # type: ignore[arg-type]
+        headers={**alice.headers, **TUS, "Upload-Offset": "0", "Content-Type": OFFSET},
+    )
+    assert_error(r, 413, "upload_too_long")
+    r = await client.head(path, headers={**alice.headers, **TUS})
+    assert r.headers["upload-offset"] == "10"
+
+
+async def test_protocol_errors(client: httpx.AsyncClient, alice: LoggedIn) -> None:
+    r = await client.post(
+        "/api/uploads", headers={**alice.headers, "Upload-Length": "5"}
+    )  # no Tus-Resumable
+    assert_error(r, 412, "tus_version_unsupported")
+    assert r.headers["tus-version"] == "1.0.0"
+    r = await client.post("/api/uploads", headers={**alice.headers, **TUS})
+    assert_error(r, 400, "upload-length_invalid")
+    r = await client.post("/api/uploads", headers={**alice.headers, **TUS, "Upload-Length": "-1"})
+    assert_error(r, 400, "upload-length_invalid")
+    r = await client.post(
+        "/api/uploads",
+        headers={**alice.headers, **TUS, "Upload-Length": "5", "Upload-Metadata": "filename !!"},
+    )
+    assert_error(r, 400, "upload_metadata_invalid")
+    path = upload_path(await tus_create(client, alice, 5))
+    r = await tus_patch(client, alice, path, 3, b"ab")
+    assert_error(r, 409, "upload_offset_mismatch")
+    r = await client.patch(
+        path,
+        content=b"ab",
+        headers={**alice.headers, **TUS, "Upload-Offset": "0", "Content-Type": "text/plain"},
+    )
+    assert_error(r, 415, "upload_content_type_invalid")
+    r = await client.patch(
+        path, content=b"ab", headers={**alice.headers, **TUS, "Content-Type": OFFSET}
+    )
+    assert_error(r, 400, "upload-offset_invalid")
+    r = await client.head("/api/uploads/" + "0" * 32, headers={**alice.headers, **TUS})
+    assert r.status_code == 404
+    r = await client.head("/api/uploads/../../etc", headers={**alice.headers, **TUS})
+    assert r.status_code == 404
+    r = await client.post("/api/uploads", headers={**TUS, "Upload-Length": "5"})
+    assert r.status_code == 401
+
+
+async def test_someone_elses_upload_is_not_found(
+    client: httpx.AsyncClient, admin: LoggedIn, alice: LoggedIn
+) -> None:
+    bob = await create_user(client, admin)
+    path = upload_path(await tus_create(client, alice, 5))
+    assert (await client.head(path, headers={**bob.headers, **TUS})).status_code == 404
+    assert_error(await tus_patch(client, bob, path, 0, b"12345"), 404, "upload_not_found")
+    r = await client.delete(path, headers={**bob.headers, **TUS})
+    assert r.status_code == 404
+    assert (await client.head(path, headers={**alice.headers, **TUS})).status_code == 200
+
+
+async def test_termination_removes_the_bytes(
+    client: httpx.AsyncClient, alice: LoggedIn, settings: Settings
+) -> None:
+    path = upload_path(await tus_create(client, alice, 100))
+    assert (await tus_patch(client, alice, path, 0, b"a" * 40)).status_code == 204
+    r = await client.delete(path, headers={**alice.headers, **TUS})
+    assert r.status_code == 204 and r.headers["tus-resumable"] == "1.0.0"
+    assert (await client.head(path, headers={**alice.headers, **TUS})).status_code == 404
+    assert _stored_files(settings.files_dir / "uploads") == []
+
+
+async def test_quota_and_pending_limits(client: httpx.AsyncClient, alice: LoggedIn) -> None:
+    # quota 8 MiB: two 3 MiB uploads fit, a third does not
+    for _ in range(2):
+        upload_path(await tus_create(client, alice, 3 * 1024 * 1024))
+    r = await tus_create(client, alice, 3 * 1024 * 1024)
+    assert_error(r, 413, "quota_exceeded")
+    # three unfinished uploads at most
+    upload_path(await tus_create(client, alice, 10))
+    r = await tus_create(client, alice, 10)
+    assert_error(r, 429, "too_many_pending_uploads")
+
+
+async def test_file_names_are_kept_as_metadata_only(
+    client: httpx.AsyncClient, alice: LoggedIn, settings: Settings
+) -> None:
+    for name in ("../../etc/passwd", "..\\..\\boot.ini", "/abs/path.txt", "a\x00b.txt", "CON"):
+        path = upload_path(await tus_create(client, alice, 1, name))
+        r = await client.head(path, headers={**alice.headers, **TUS})
+        kept = r.headers["upload-metadata"]
+        assert (
+            "/" not in _decode(kept) and "\\" not in _decode(kept) and "\x00" not in _decode(kept)
+        )
+        await client.delete(path, headers={**alice.headers, **TUS})
+    path = upload_path(await tus_create(client, alice, 1, "보고서\u202egpj.exe"))
+    r = await client.head(path, headers={**alice.headers, **TUS})
+    assert _decode(r.headers["upload-metadata"]) == "보고서gpj.exe"
+    for p in _stored_files(settings.files_dir):
+        assert ".." not in p.relative_to(settings.files_dir).parts
+
+
+def _decode(header: str) -> str:
+    import base64
+
+    return base64.b64decode(header.split(" ", 1)[1]).decode()
+
+
+async def test_expired_uploads_are_gone_and_cleaned(
+    app: FastAPI, client: httpx.AsyncClient, alice: LoggedIn, clock: FakeClock, settings: Settings
+) -> None:
+    path = upload_path(await tus_create(client, alice, 100))
+    assert (await tus_patch(client, alice, path, 0, b"a" * 40)).status_code == 204
+    clock.advance(settings.files.upload_expiry_s + 1)
+    alice = await login(client, alice.username)  # the access token expired meanwhile
+    assert (await client.head(path, headers={**alice.headers, **TUS})).status_code == 404
+    removed = await app.state.services.uploads.cleanup_expired()
+    assert removed == 1
+    assert _stored_files(settings.files_dir / "uploads") == []
+
+
+async def test_digest_and_sniffed_type_of_a_finished_upload(
+    app: FastAPI, client: httpx.AsyncClient, alice: LoggedIn
+) -> None:
+    data = png_bytes()
+    upload_id = await upload(client, alice, data, "사진.txt", chunk=100)
+    principal = await app.state.services.auth.authenticate(alice.access_token)
+    finished = await app.state.services.uploads.get(principal, upload_id)
+    assert finished.finished
+    assert finished.metadata["sha256"] == sha256(data)
+    assert finished.metadata["content_type"] == "image/png"  # the bytes, not the name
+    assert finished.metadata["kind"] == "image"
+
+
+async def test_resume_in_a_new_process_recomputes_the_digest(
+    app: FastAPI, client: httpx.AsyncClient, alice: LoggedIn
+) -> None:
+    """A restart forgets the running digest: the finished upload's sha256 is still right."""
+    data = os.urandom(300_000)
+    path = upload_path(await tus_create(client, alice, len(data)))
+    assert (await tus_patch(client, alice, path, 0, data[:100_000])).status_code == 204
+    app.state.services.uploads._hashers.clear()  # what a restart does to the running digest
+    assert (await tus_patch(client, alice, path, 100_000, data[100_000:])).status_code == 204
+    principal = await app.state.services.auth.authenticate(alice.access_token)
+    finished = await app.state.services.uploads.get(principal, path.rsplit("/", 1)[-1])
+    assert finished.metadata["sha256"] == sha256(data)
+
+
+async def test_empty_file(app: FastAPI, client: httpx.AsyncClient, alice: LoggedIn) -> None:
+    r = await tus_create(client, alice, 0, "empty.txt")
+    assert r.status_code == 201 and r.headers["upload-offset"] == "0"
+    principal = await app.state.services.auth.authenticate(alice.access_token)
+    finished = await app.state.services.uploads.get(principal, upload_path(r).rsplit("/", 1)[-1])
+    assert finished.finished and finished.metadata["sha256"] == sha256(b"")
