@@ -16,9 +16,9 @@ import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import cast
 
 from fastapi import FastAPI
-from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -26,13 +26,16 @@ from swagger_ui_bundle import swagger_ui_path  # type: ignore[import-untyped]  #
 
 from sodam import __version__
 from sodam.api import auth as auth_api
+from sodam.api import files as files_api
 from sodam.api import health as health_api
 from sodam.api import messages as messages_api
 from sodam.api import rooms as rooms_api
+from sodam.api import uploads as uploads_api
 from sodam.api import users as users_api
 from sodam.api.errors import install_error_handlers
 from sodam.api.middleware import (
     BodyLimitMiddleware,
+    FileAwareGZipMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
 )
@@ -43,6 +46,9 @@ from sodam.config import Settings
 from sodam.db import migrate
 from sodam.db.engine import Database, create_engine
 from sodam.domain.clock import Clock, SystemClock
+from sodam.files import build_blob_store
+from sodam.files.base import BlobStore
+from sodam.files.scanner import ClamdScanner
 from sodam.observability.failpoints import Failpoints
 from sodam.observability.metrics import Metrics
 from sodam.realtime.gateway import Gateway
@@ -51,15 +57,17 @@ from sodam.realtime.ports import GatewayDeps
 from sodam.services.accounts import AccountService, FirstAdmin
 from sodam.services.auth import AuthService
 from sodam.services.container import Services
+from sodam.services.files import FileService
 from sodam.services.health import HealthService
 from sodam.services.jobs import JobQueue
-from sodam.services.messages import MessageService
+from sodam.services.messages import FilePolicy, MessageService
 from sodam.services.passwords import PasswordHasher
 from sodam.services.pins import PinService
 from sodam.services.reads import ReadFanout, ReadService
 from sodam.services.rooms import RoomService
 from sodam.services.sync import SyncService
 from sodam.services.tokens import TokenCodec
+from sodam.services.uploads import UploadService
 from sodam.workers.handlers import build_handlers, periodic_jobs
 from sodam.workers.runner import JobRunner
 
@@ -128,17 +136,40 @@ def build_services(settings: Settings, overrides: Overrides | None = None) -> Bu
         leeway_s=settings.auth.token_leeway_s,
     )
     read_fanout = ReadFanout(bus)
+    jobs = JobQueue(db, clock, settings=settings.jobs)
+    # --- files (docs/files.md): blob store, scanner, uploads --------------------------------
+    store = cast("BlobStore", overrides.extra.get("blob_store")) or build_blob_store(settings)
+    scanner = (
+        ClamdScanner(
+            settings.files.clamd_url,
+            timeout_s=settings.files.scan_timeout_s,
+            max_bytes=settings.files.scan_max_bytes,
+        )
+        if settings.files.clamd_url
+        else None
+    )
+    requires_clean = settings.files.download_requires_clean
+    file_policy = FilePolicy(
+        backend=store.backend,
+        scanner_enabled=scanner is not None,
+        requires_clean=requires_clean,
+        kick_jobs=jobs.kick,
+    )
     services = Services(
         auth=AuthService(db, clock, hasher, tokens, bus, settings.auth),
         accounts=AccountService(db, clock, hasher, bus, settings.auth),
         health=HealthService(db),
         rooms=RoomService(db, clock, bus),
-        messages=MessageService(db, clock, bus, settings.limits, metrics, failpoints),
-        pins=PinService(db, clock, bus),
+        messages=MessageService(
+            db, clock, bus, settings.limits, metrics, failpoints, files=file_policy
+        ),
+        pins=PinService(db, clock, bus, requires_clean=requires_clean),
         reads=ReadService(db, clock, bus, read_fanout),
         read_fanout=read_fanout,
-        sync=SyncService(db),
-        jobs=JobQueue(db, clock, settings=settings.jobs),
+        sync=SyncService(db, requires_clean=requires_clean),
+        jobs=jobs,
+        uploads=UploadService(db, clock, store, settings.limits, settings.files),
+        files=FileService(db, clock, bus, store, settings.files, scanner),
     )
     return Built(settings, clock, metrics, failpoints, db, bus, services)
 
@@ -249,6 +280,8 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
     app.include_router(users_api.router)
     app.include_router(rooms_api.router)
     app.include_router(messages_api.router)
+    app.include_router(uploads_api.router)
+    app.include_router(files_api.router)
     app.add_api_websocket_route("/api/ws", gateway.endpoint)  # realtime gateway
 
     # The docs page uses Swagger UI files shipped in a package: an on-premises network has no CDN.
@@ -279,7 +312,7 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.request_body_max_bytes)
     # The embedded server has no proxy in front: compress the web client and large JSON itself
     # (the app bundle is ~440 KB raw, ~135 KB gzipped).
-    app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(FileAwareGZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

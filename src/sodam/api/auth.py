@@ -5,12 +5,37 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sodam.api.deps import Auth, Client, CurrentPrincipal
 from sodam.api.strictjson import StrictJSONRoute
-from sodam.domain.ids import SessionId
+from sodam.domain.ids import SessionId, UserId
+from sodam.services.auth import AuthService
+
+MEDIA_COOKIE = "sodam_media"
+MEDIA_COOKIE_PATH = "/api/files"
+
+
+def set_media_cookie(
+    request: Request, response: Response, auth: AuthService, user_id: int, session_id: str, ttl: int
+) -> None:
+    """The browser's credential for <img src> and download links (docs/files.md): a media-only
+    token, HttpOnly, SameSite=Strict, sent only to /api/files."""
+    settings = request.app.state.settings
+    secure = request.url.scheme == "https" or str(settings.public_base_url or "").startswith(
+        "https:"
+    )
+    response.set_cookie(
+        MEDIA_COOKIE,
+        auth.media_token(UserId(user_id), SessionId(session_id)),
+        max_age=ttl,
+        path=MEDIA_COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=secure,
+    )
+
 
 router = APIRouter(prefix="/api/auth", tags=["auth"], route_class=StrictJSONRoute)
 
@@ -55,11 +80,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/login", operation_id="auth_login", response_model=TokensOut, responses=ERRORS)
-async def login(body: LoginIn, auth: Auth, client: Client) -> TokensOut:
-    """Log in with a user name and password; opens a session (a device)."""
+async def login(
+    body: LoginIn, auth: Auth, client: Client, request: Request, response: Response
+) -> TokensOut:
+    """Log in with a user name and password; opens a session (a device). Also sets the
+    ``sodam_media`` cookie browsers use for file downloads."""
     if body.device_name:
         client = type(client)(client.ip_address, client.user_agent, body.device_name)
     pair = await auth.login(body.username, body.password, client)
+    set_media_cookie(request, response, auth, pair.user_id, pair.session_id, pair.expires_in)
     return TokensOut(
         access_token=pair.access_token,
         refresh_token=pair.refresh_token,
@@ -70,10 +99,13 @@ async def login(body: LoginIn, auth: Auth, client: Client) -> TokensOut:
 
 
 @router.post("/refresh", operation_id="auth_refresh", response_model=TokensOut, responses=ERRORS)
-async def refresh(body: RefreshIn, auth: Auth, client: Client) -> TokensOut:
+async def refresh(
+    body: RefreshIn, auth: Auth, client: Client, request: Request, response: Response
+) -> TokensOut:
     """Exchange a refresh token for new tokens. Each refresh token works once; using one twice
-    ends the session."""
+    ends the session. Renews the ``sodam_media`` cookie."""
     pair = await auth.refresh(body.refresh_token, client)
+    set_media_cookie(request, response, auth, pair.user_id, pair.session_id, pair.expires_in)
     return TokensOut(
         access_token=pair.access_token,
         refresh_token=pair.refresh_token,
@@ -84,9 +116,12 @@ async def refresh(body: RefreshIn, auth: Auth, client: Client) -> TokensOut:
 
 
 @router.post("/logout", operation_id="auth_logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(principal: CurrentPrincipal, auth: Auth, client: Client) -> None:
+async def logout(
+    principal: CurrentPrincipal, auth: Auth, client: Client, response: Response
+) -> None:
     """End the current session; its WebSocket connections close at once."""
     await auth.logout(principal, client)
+    response.delete_cookie(MEDIA_COOKIE, path=MEDIA_COOKIE_PATH, httponly=True, samesite="strict")
 
 
 @router.get("/sessions", operation_id="auth_list_sessions", response_model=list[SessionOut])

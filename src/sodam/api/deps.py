@@ -16,7 +16,7 @@ from sodam.services.auth import AuthService
 from sodam.services.container import Services
 from sodam.services.context import ClientInfo, Principal
 
-_bearer = HTTPBearer(auto_error=False, description="An access token from /api/auth/login")
+bearer_scheme = HTTPBearer(auto_error=False, description="An access token from /api/auth/login")
 
 
 def get_services(request: Request) -> Services:
@@ -69,7 +69,7 @@ def get_client_info(request: Request) -> ClientInfo:
 
 async def get_principal(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("unauthenticated", "An access token is required.")

@@ -64,6 +64,12 @@ class SendIn(BaseModel):
     forward_of_id: int | None = Field(
         default=None, ge=1, le=MAX_ID, description="Forward (전달) a message the caller can read"
     )
+    upload_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Finished uploads (/api/uploads) to send as this message's files; "
+        "body is then an optional caption",
+    )
 
 
 class SendOut(BaseModel):
@@ -156,6 +162,7 @@ async def send(
         body=body.body,
         reply_to_id=MessageId(body.reply_to_id) if body.reply_to_id else None,
         forward_of_id=MessageId(body.forward_of_id) if body.forward_of_id else None,
+        upload_ids=body.upload_ids,
     )
     return SendOut(message=_out(result.message), duplicate=result.duplicate)
 

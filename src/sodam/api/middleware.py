@@ -198,3 +198,26 @@ async def _send_error(
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class FileAwareGZipMiddleware:
+    """GZip for API and web responses, never for file bodies and uploads: compressing a 300 MB
+    download would cost CPU, break its Content-Length and its Range answers."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        minimum_size: int = 1000,
+        exempt_prefixes: tuple[str, ...] = ("/api/files", "/api/uploads"),
+    ) -> None:
+        from starlette.middleware.gzip import GZipMiddleware
+
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size)
+        self.exempt = exempt_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.exempt):
+            await self.app(scope, receive, send)
+            return
+        await self.gzip(scope, receive, send)

@@ -23,6 +23,28 @@ class ReactionOut(BaseModel):
     user_ids: list[int]
 
 
+class AttachmentOut(BaseModel):
+    """A file of a message (docs/files.md). Download: GET /api/files/{id}; thumbnails: GET
+    /api/files/{id}/thumbnail?size=small|large."""
+
+    id: int
+    file_name: str = Field(description="Sanitised; Korean names kept")
+    content_type: str = Field(description="Sniffed from the bytes, never the client's claim")
+    kind: Literal["image", "video", "audio", "file"]
+    size: int
+    sha256: str
+    width: int | None
+    height: int | None
+    scan_state: Literal["pending", "clean", "infected", "unscanned"]
+    scan_reason: str | None = Field(
+        description="For unscanned: scanner_disabled, too_large, scanner_limit, scanner_error"
+    )
+    thumbnail: Literal["pending", "ready", "none", "failed"]
+    downloadable: bool = Field(
+        description="Whether members other than the uploader may download it now"
+    )
+
+
 class MessageOut(BaseModel):
     """A message as members see it. Unsent messages are anonymous tombstones: sender_id, body,
     mentions and reactions are empty and deleted_at is set. Mentions appear in the body as
@@ -34,8 +56,8 @@ class MessageOut(BaseModel):
     event_seq: int
     sender_id: int | None
     client_msg_id: str | None
-    kind: Literal["text", "system"]
-    body: str | None
+    kind: Literal["text", "system", "file"]
+    body: str | None = Field(description='For kind "file": the optional caption')
     system: dict[str, Any] | None = Field(
         description='For kind "system": {"event": "invited"|"left"|"kicked", "actor_id", ...}'
     )
@@ -49,6 +71,9 @@ class MessageOut(BaseModel):
     hidden: bool
     reactions: list[ReactionOut]
     unread_count: int = Field(description="Members who have not read it (KakaoTalk's number)")
+    attachments: list[AttachmentOut] = Field(
+        default_factory=list, description='Files of a kind "file" message (docs/files.md)'
+    )
 
 
 class RoomOut(BaseModel):

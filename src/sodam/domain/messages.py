@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sodam.domain.attachments import Attachment, attachment_wire
 from sodam.domain.ids import MessageId, RoomId, UserId
 
-MessageKind = Literal["text", "system"]
+MessageKind = Literal["text", "system", "file"]
 REACTIONS = ("heart", "like", "check", "laugh", "surprise", "sad")  # KakaoTalk's 공감
 CLIENT_MSG_ID_RE = re.compile(r"^[A-Za-z0-9_.:-]{8,64}$")
 _MENTION_RE = re.compile(r"<@(all|[0-9]{1,18})>")
@@ -70,6 +71,9 @@ class MessageView:
     reply_to: ReplyPreview | None = None
     unread_count: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
+    # files.download_requires_clean: decides the attachments' "downloadable" flag
+    requires_clean: bool = True
 
     def to_wire(self) -> dict[str, Any]:
         m = self.message
@@ -108,6 +112,14 @@ class MessageView:
                 for r in self.reactions
             ],
             "unread_count": self.unread_count,
+            # An unsent message's files are gone with it.
+            "attachments": []
+            if tombstone
+            else [
+                attachment_wire(a, requires_clean=self.requires_clean)
+                for a in self.attachments
+                if a.deleted_at is None
+            ],
         }
 
 

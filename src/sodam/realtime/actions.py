@@ -127,6 +127,7 @@ class Actions:
             body=frame.body,
             reply_to_id=MessageId(frame.reply_to_id) if frame.reply_to_id else None,
             forward_of_id=MessageId(frame.forward_of_id) if frame.forward_of_id else None,
+            upload_ids=frame.upload_ids,
         )
         conn.send(
             encode(

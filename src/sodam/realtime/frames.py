@@ -136,9 +136,12 @@ class SendFrame(_ClientFrame):
     type: Literal["send"]
     room_id: Id
     client_msg_id: str = Field(min_length=1, max_length=64)
-    body: str
+    body: str = ""
     reply_to_id: Id | None = None
     forward_of_id: Id | None = None
+    upload_ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=10
+    )
 
 
 class ReadFrame(_ClientFrame):

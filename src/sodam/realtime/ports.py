@@ -9,7 +9,7 @@ hand in small fakes. The bus is not imported here either: the composition root p
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -73,6 +73,7 @@ class Messaging(Protocol):
         body: str | None,
         reply_to_id: MessageId | None = None,
         forward_of_id: MessageId | None = None,
+        upload_ids: Sequence[str] = (),
     ) -> SendResultLike: ...
 
 

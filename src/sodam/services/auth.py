@@ -30,7 +30,13 @@ from sodam.domain.ids import SessionId, UserId
 from sodam.errors import NotFound, RateLimited, Unauthenticated
 from sodam.services.context import ClientInfo, Principal
 from sodam.services.passwords import PasswordHasher
-from sodam.services.tokens import TokenCodec, hash_refresh_token, new_refresh_token, new_session_id
+from sodam.services.tokens import (
+    TokenCodec,
+    TokenType,
+    hash_refresh_token,
+    new_refresh_token,
+    new_session_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -194,10 +200,11 @@ class AuthService:
             )
         return self._pair(session.user_id, session.id, refresh, now)
 
-    async def authenticate(self, access_token: str) -> Principal:
-        """The caller of an access token, if its session is live and its user active."""
+    async def authenticate(self, access_token: str, typ: TokenType = "access") -> Principal:
+        """The caller of an access token, if its session is live and its user active.
+        ``typ="media"``: a media token (file downloads only)."""
         now = self._clock.now()
-        claims = self._tokens.decode_access(access_token, now)
+        claims = self._tokens.decode_access(access_token, now, typ)
         found = await self._db.read(
             lambda conn: sessions_repo.select_session_user(conn, claims.session_id, now)
         )
@@ -207,6 +214,10 @@ class AuthService:
         if not user.is_active:
             raise Unauthenticated("user_deactivated", "This account is deactivated.")
         return Principal(user=user, session_id=claims.session_id)
+
+    def media_token(self, user_id: UserId, session_id: SessionId) -> str:
+        """A token only file downloads accept, for the browser's ``sodam_media`` cookie."""
+        return self._tokens.issue_access(user_id, session_id, self._clock.now(), typ="media")
 
     async def logout(self, principal: Principal, client: ClientInfo) -> None:
         await self._revoke(principal.user.id, principal.session_id, "logout", client)

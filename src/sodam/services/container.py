@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sodam.services.accounts import AccountService
 from sodam.services.auth import AuthService
+from sodam.services.files import FileService
 from sodam.services.health import HealthService
 from sodam.services.jobs import JobQueue
 from sodam.services.messages import MessageService
@@ -13,6 +14,7 @@ from sodam.services.pins import PinService
 from sodam.services.reads import ReadFanout, ReadService
 from sodam.services.rooms import RoomService
 from sodam.services.sync import SyncService
+from sodam.services.uploads import UploadService
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,3 +29,5 @@ class Services:
     read_fanout: ReadFanout
     sync: SyncService
     jobs: JobQueue
+    uploads: UploadService
+    files: FileService

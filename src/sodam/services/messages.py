@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sodam.bus.base import Bus
 from sodam.config import LimitSettings
 from sodam.db import audit as audit_repo
+from sodam.db import files as files_repo
 from sodam.db import messages as messages_repo
 from sodam.db import reads as reads_repo
 from sodam.db import rooms as rooms_repo
@@ -40,7 +41,13 @@ from sodam.domain.rooms import Membership, may_mention_all
 from sodam.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from sodam.observability.failpoints import Failpoints
 from sodam.observability.metrics import Metrics
+from sodam.services.attachments import (
+    attach_uploads_txn,
+    check_upload_ids,
+    record_message_change_txn,
+)
 from sodam.services.context import Principal
+from sodam.services.jobs import enqueue_txn
 from sodam.services.refusals import write_auditing_refusals
 from sodam.services.roomlog import Outgoing, append_event_txn
 from sodam.services.rooms import get_room_for_member_txn, require_moderator
@@ -50,6 +57,20 @@ from sodam.services.views import build_views_txn
 logger = logging.getLogger(__name__)
 
 MESSAGE_NOT_FOUND = ("message_not_found", "No such message.")
+
+
+@dataclass(frozen=True, slots=True)
+class FilePolicy:
+    """How sent files are handled: the blob store's backend name, whether a virus scanner is
+    configured, files.download_requires_clean, and what wakes the job runner after a commit."""
+
+    backend: str = "local"
+    scanner_enabled: bool = False
+    requires_clean: bool = True
+    kick_jobs: Callable[[], None] = lambda: None
+
+
+DELETE_BLOBS_JOB = "files.delete_blobs"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +102,15 @@ def _before_someones_history_txn(conn: sa.Connection, message: Message) -> bool:
     return message.seq < rooms_repo.select_max_visible_from(conn, message.room_id)
 
 
-def _view_txn(conn: sa.Connection, message: Message, membership: Membership) -> MessageView:
+def _view_txn(
+    conn: sa.Connection, message: Message, membership: Membership, requires_clean: bool
+) -> MessageView:
     return build_views_txn(
-        conn, message.room_id, [message], viewer_visible_from_seq=membership.visible_from_seq
+        conn,
+        message.room_id,
+        [message],
+        viewer_visible_from_seq=membership.visible_from_seq,
+        requires_clean=requires_clean,
     )[0]
 
 
@@ -96,6 +123,7 @@ class MessageService:
         limits: LimitSettings,
         metrics: Metrics | None = None,
         failpoints: Failpoints | None = None,
+        files: FilePolicy | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -103,6 +131,7 @@ class MessageService:
         self._limits = limits
         self._metrics = metrics
         self._failpoints = failpoints or Failpoints()
+        self._files = files or FilePolicy()
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -115,15 +144,21 @@ class MessageService:
         body: str | None,
         reply_to_id: MessageId | None = None,
         forward_of_id: MessageId | None = None,
+        upload_ids: Sequence[str] = (),
     ) -> SendResult:
         """Stores a message once per (room, sender, client_msg_id), however often it is retried;
-        a repeat returns the original message and seq with ``duplicate=True``."""
+        a repeat returns the original message and seq with ``duplicate=True``. With
+        ``upload_ids`` the finished uploads become the message's attachments and ``body`` is
+        an optional caption."""
         if not CLIENT_MSG_ID_RE.fullmatch(client_msg_id or ""):
             raise InvalidInput(
                 "client_msg_id_invalid", "client_msg_id must be 8-64 characters of [A-Za-z0-9_.:-]."
             )
         text = self._clean_body(body or "")
-        if not text and forward_of_id is None:
+        upload_ids = check_upload_ids(upload_ids)
+        if upload_ids and forward_of_id is not None:
+            raise InvalidInput("forward_with_files", "A forward cannot carry new files.")
+        if not text and forward_of_id is None and not upload_ids:
             raise InvalidInput("message_empty", "The message is empty.")
         for _attempt in range(3):
             out = Outgoing()
@@ -138,6 +173,7 @@ class MessageService:
                         text=text,
                         reply_to_id=reply_to_id,
                         forward_of_id=forward_of_id,
+                        upload_ids=upload_ids,
                     )
                 )
             except IntegrityError:
@@ -147,6 +183,8 @@ class MessageService:
                 continue
             self._failpoints.check("send.after_commit", client_msg_id)
             if not result.duplicate:
+                if upload_ids:
+                    self._files.kick_jobs()
                 if self._metrics is not None:
                     self._metrics.messages_sent.inc()
                 if not self._failpoints.check("send.before_fanout", client_msg_id):
@@ -164,12 +202,15 @@ class MessageService:
         text: str,
         reply_to_id: MessageId | None,
         forward_of_id: MessageId | None,
+        upload_ids: Sequence[str] = (),
     ) -> SendResult:
         now = self._clock.now()
         room, membership = get_room_for_member_txn(conn, room_id, me)
         existing = messages_repo.select_message_by_client_id(conn, room_id, me, client_msg_id)
         if existing is not None:
-            return SendResult(_view_txn(conn, existing, membership), duplicate=True)
+            return SendResult(
+                _view_txn(conn, existing, membership, self._files.requires_clean), duplicate=True
+            )
         if forward_of_id is not None:
             text = self._forwardable_body_txn(conn, me, forward_of_id)
         reply_visible = True
@@ -194,7 +235,7 @@ class MessageService:
             event_seq=event_seq,
             sender_id=me,
             client_msg_id=client_msg_id,
-            kind="text",
+            kind="file" if upload_ids else "text",
             body=text,
             meta=None,
             reply_to_id=reply_to_id,
@@ -203,9 +244,27 @@ class MessageService:
             now=now,
         )
         messages_repo.insert_mentions(conn, message, mentioned)
+        if upload_ids:
+            attach_uploads_txn(
+                conn,
+                me=me,
+                room_id=room_id,
+                message_id=message.id,
+                upload_ids=upload_ids,
+                backend=self._files.backend,
+                scanner_enabled=self._files.scanner_enabled,
+                now=now,
+            )
         reads_repo.advance_last_read(conn, room_id, me, seq, now)
         self._failpoints.check("send.before_commit", client_msg_id)
         view = self._fresh_view_txn(conn, message, mentioned, room.member_count, reply_visible)
+        if upload_ids:
+            files = files_repo.select_attachments_for_messages(conn, [message.id])
+            view = replace(
+                view,
+                attachments=files.get(message.id, ()),
+                requires_clean=self._files.requires_clean,
+            )
         out.to_room(
             room_id,
             room_frame(room_id, event_seq, {"kind": "message.created", "message": view.to_wire()}),
@@ -262,7 +321,7 @@ class MessageService:
             message = visible_message_txn(conn, room_id, message_id, membership)
             self._check_own_and_window(message, me, "edit", now, self._limits.edit_window_s)
             if message.body == text:
-                return _view_txn(conn, message, membership)
+                return _view_txn(conn, message, membership, self._files.requires_clean)
             mention_ids, mention_all = parse_mentions(text)
             mentioned = rooms_repo.select_members_among(conn, room_id, mention_ids)
             messages_repo.update_message_body(conn, message, text, me, now)
@@ -288,6 +347,16 @@ class MessageService:
             message = visible_message_txn(conn, room_id, message_id, membership)
             self._check_own_and_window(message, me, "unsend", now, self._limits.unsend_window_s)
             messages_repo.update_message_unsent(conn, message_id, me, now)
+            gone = files_repo.mark_message_attachments_deleted(conn, message_id, now)
+            if gone:
+                # Blobs go after the commit, by a job: a rollback must not lose files.
+                keys = [
+                    k
+                    for a in gone
+                    for k in (a.storage_key, a.thumb_small_key, a.thumb_large_key)
+                    if k
+                ]
+                enqueue_txn(conn, kind=DELETE_BLOBS_JOB, payload={"keys": keys}, now=now)
             view = self._updated_txn(conn, out, message, membership, "unsent", me, now)
             if messages_repo.delete_pin(conn, room_id, message_id):
                 append_event_txn(
@@ -368,7 +437,7 @@ class MessageService:
             else:
                 messages_repo.upsert_reaction(conn, message_id, me, reaction, now)
                 changed = True
-            view = _view_txn(conn, message, membership)
+            view = _view_txn(conn, message, membership, self._files.requires_clean)
             if changed:
                 append_event_txn(
                     conn,
@@ -432,7 +501,13 @@ class MessageService:
             # Seqs are gap-free, so what lies beyond a page is known from its bounds alone.
             more_before = bool(msgs) and msgs[0].seq > max(floor, 1)
             more_after = bool(msgs) and msgs[-1].seq < room.last_seq
-            views = build_views_txn(conn, room_id, msgs, viewer_visible_from_seq=floor)
+            views = build_views_txn(
+                conn,
+                room_id,
+                msgs,
+                viewer_visible_from_seq=floor,
+                requires_clean=self._files.requires_clean,
+            )
             return HistoryPage(views, more_before, more_after)
 
         return await self._db.read(history_txn)
@@ -443,7 +518,10 @@ class MessageService:
         def get_txn(conn: sa.Connection) -> MessageView:
             _room, membership = get_room_for_member_txn(conn, room_id, principal.user.id)
             return _view_txn(
-                conn, visible_message_txn(conn, room_id, message_id, membership), membership
+                conn,
+                visible_message_txn(conn, room_id, message_id, membership),
+                membership,
+                self._files.requires_clean,
             )
 
         return await self._db.read(get_txn)
@@ -490,7 +568,9 @@ class MessageService:
     ) -> None:
         if message.is_unsent:
             raise Conflict("message_unsent", "The message was unsent.")
-        if message.sender_id != me or message.kind != "text":
+        # Text can be edited and unsent; a file message (its caption included) only unsent.
+        kinds = ("text",) if action == "edit" else ("text", "file")
+        if message.sender_id != me or message.kind not in kinds:
             raise Forbidden(
                 "not_message_owner", "You can only change your own messages.", {"action": action}
             )
@@ -518,8 +598,8 @@ class MessageService:
             target_id=str(message_id),
         )
 
-    @staticmethod
     def _updated_txn(
+        self,
         conn: sa.Connection,
         out: Outgoing,
         message: Message,
@@ -528,26 +608,16 @@ class MessageService:
         actor: UserId,
         now: dt.datetime,
     ) -> MessageView:
-        current = messages_repo.select_message(conn, message.room_id, message.id)
-        assert current is not None  # noqa: S101 -- changed in this transaction
-        # The live frame goes to every member: render it (its reply quote too) for the one who
-        # sees the least history.
-        strictest = rooms_repo.select_max_visible_from(conn, current.room_id)
-        (view,) = build_views_txn(
-            conn, current.room_id, [current], viewer_visible_from_seq=strictest
-        )
-        payload = {"message_id": message.id, "change": change}
-        append_event_txn(
+        record_message_change_txn(
             conn,
             out,
             room_id=message.room_id,
-            kind="message.updated",
-            now=now,
-            actor_id=actor,
             message_id=message.id,
-            payload=payload,
-            live_event=restricted_change("message.updated", payload)
-            if current.seq < strictest
-            else {"change": change, "message": view.to_wire()},
+            change=change,
+            actor=actor,
+            now=now,
+            requires_clean=self._files.requires_clean,
         )
-        return _view_txn(conn, current, membership)
+        current = messages_repo.select_message(conn, message.room_id, message.id)
+        assert current is not None  # noqa: S101 -- changed in this transaction
+        return _view_txn(conn, current, membership, self._files.requires_clean)

@@ -31,10 +31,13 @@ def _require_pin_rights(room: Room, membership: Membership) -> None:
 
 
 class PinService:
-    def __init__(self, db: Database, clock: Clock, bus: Bus) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, bus: Bus, *, requires_clean: bool = True
+    ) -> None:
         self._db = db
         self._clock = clock
         self._bus = bus
+        self._requires_clean = requires_clean  # files.download_requires_clean
 
     async def set_notice(
         self, principal: Principal, room_id: RoomId, message_id: MessageId | None
@@ -86,7 +89,11 @@ class PinService:
             if message is None or message.is_unsent or message.seq < membership.visible_from_seq:
                 return None
             return build_views_txn(
-                conn, room_id, [message], viewer_visible_from_seq=membership.visible_from_seq
+                conn,
+                room_id,
+                [message],
+                viewer_visible_from_seq=membership.visible_from_seq,
+                requires_clean=self._requires_clean,
             )[0]
 
         return await self._db.read(notice_txn)
@@ -154,7 +161,11 @@ class PinService:
                 and by_id[i].seq >= membership.visible_from_seq
             ]
             return build_views_txn(
-                conn, room_id, visible, viewer_visible_from_seq=membership.visible_from_seq
+                conn,
+                room_id,
+                visible,
+                viewer_visible_from_seq=membership.visible_from_seq,
+                requires_clean=self._requires_clean,
             )
 
         return await self._db.read(pins_txn)

@@ -37,8 +37,9 @@ class EventPage:
 
 
 class SyncService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, requires_clean: bool = True) -> None:
         self._db = db
+        self._requires_clean = requires_clean  # files.download_requires_clean
 
     async def events_since(
         self, principal: Principal, room_id: RoomId, after_event_seq: int, limit: int = 200
@@ -50,7 +51,7 @@ class SyncService:
             cursor = max(after_event_seq, membership.replay_floor)
             if room.last_event_seq - cursor > MAX_RESUME_EVENTS:
                 return EventPage([], cursor, False, True)
-            return SyncService._page_txn(
+            return self._page_txn(
                 conn, room_id, room.last_event_seq, cursor, limit, membership.visible_from_seq
             )
 
@@ -69,14 +70,14 @@ class SyncService:
             if room.last_event_seq - after_event_seq > MAX_RESUME_EVENTS:
                 return EventPage([], after_event_seq, False, True)
             strictest = rooms_repo.select_max_visible_from(conn, room_id)
-            return SyncService._page_txn(
+            return self._page_txn(
                 conn, room_id, room.last_event_seq, after_event_seq, limit, strictest
             )
 
         return await self._db.read(after_txn)
 
-    @staticmethod
     def _page_txn(
+        self,
         conn: sa.Connection,
         room_id: RoomId,
         last_event_seq: int,
@@ -103,7 +104,11 @@ class SyncService:
         views = {
             v.message.id: v
             for v in build_views_txn(
-                conn, room_id, list(wanted.values()), viewer_visible_from_seq=visible_from
+                conn,
+                room_id,
+                list(wanted.values()),
+                viewer_visible_from_seq=visible_from,
+                requires_clean=self._requires_clean,
             )
         }
         frames = [_frame(room_id, seq, item, views, visible_from) for seq, item in merged]

@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Literal
 
 import jwt
 
@@ -20,6 +21,7 @@ from sodam.errors import Unauthenticated
 ALGORITHM = "HS256"  # fixed: the header's "alg" is never trusted
 ISSUER = "sodam"
 AUDIENCE = "sodam-api"
+TokenType = Literal["access", "media"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,20 +37,30 @@ class TokenCodec:
         self.access_ttl_s = access_ttl_s
         self._leeway = leeway_s
 
-    def issue_access(self, user_id: UserId, session_id: SessionId, now: dt.datetime) -> str:
+    def issue_access(
+        self,
+        user_id: UserId,
+        session_id: SessionId,
+        now: dt.datetime,
+        typ: TokenType = "access",
+    ) -> str:
+        """An access token; ``typ="media"`` makes one that only file downloads accept (the
+        ``sodam_media`` cookie, docs/files.md)."""
         claims = {
             "iss": ISSUER,
             "aud": AUDIENCE,
             "sub": str(user_id),
             "sid": session_id,
-            "typ": "access",
+            "typ": typ,
             "iat": int(now.timestamp()),
             "nbf": int(now.timestamp()),
             "exp": int(now.timestamp()) + self.access_ttl_s,
         }
         return jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
-    def decode_access(self, token: str, now: dt.datetime) -> AccessClaims:
+    def decode_access(
+        self, token: str, now: dt.datetime, typ: TokenType = "access"
+    ) -> AccessClaims:
         """Checks signature, algorithm, issuer, audience, type and time, else Unauthenticated."""
         try:
             claims = jwt.decode(
@@ -80,7 +92,7 @@ class TokenCodec:
             raise Unauthenticated("token_expired", "The access token has expired.") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated("token_invalid", "The access token is not valid.") from exc
-        if claims.get("typ") != "access" or not str(claims["sub"]).isdigit():
+        if claims.get("typ") != typ or not str(claims["sub"]).isdigit():
             raise Unauthenticated("token_invalid", "The access token is not valid.")
         return AccessClaims(
             user_id=UserId(int(claims["sub"])),

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from sodam.db import files as files_repo
 from sodam.db import messages as messages_repo
 from sodam.db import reads as reads_repo
 from sodam.domain.ids import RoomId
@@ -23,11 +24,13 @@ def build_views_txn(
     msgs: Sequence[Message],
     *,
     viewer_visible_from_seq: int = 0,
+    requires_clean: bool = True,
 ) -> list[MessageView]:
     """Views of messages of one room, with unread counts computed from read positions.
 
     A quote of a message before ``viewer_visible_from_seq`` (history the viewer may not read) is
-    shown without its text.
+    shown without its text. ``requires_clean`` is files.download_requires_clean (it decides
+    each attachment's "downloadable" flag).
     """
     if not msgs:
         return []
@@ -37,6 +40,8 @@ def build_views_txn(
     reply_ids = [m.reply_to_id for m in msgs if m.reply_to_id is not None and not m.is_unsent]
     replies = messages_repo.select_messages_by_id(conn, reply_ids)
     laggards = reads_repo.select_laggards(conn, room_id, max(m.seq for m in msgs))
+    file_ids = [m.id for m in msgs if m.kind == "file" and not m.is_unsent]
+    files = files_repo.select_attachments_for_messages(conn, file_ids) if file_ids else {}
     counts = unread_counts(((m.seq, m.sender_id) for m in msgs), laggards)
     views: list[MessageView] = []
     for m in msgs:
@@ -62,6 +67,8 @@ def build_views_txn(
                 reactions=reactions.get(m.id, ()),
                 reply_to=reply,
                 unread_count=0 if m.kind == "system" else counts.get(m.seq, 0),
+                attachments=files.get(m.id, ()),
+                requires_clean=requires_clean,
             )
         )
     return views

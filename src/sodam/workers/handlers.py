@@ -9,13 +9,19 @@ this one), register it in ``build_handlers``, and have the service that causes t
 
 from __future__ import annotations
 
+from sodam.services.attachments import SCAN_JOB, THUMBNAIL_JOB
 from sodam.services.container import Services
 from sodam.services.jobs import Job, JobHandler, JobQueue
+from sodam.services.messages import DELETE_BLOBS_JOB
 from sodam.workers.runner import PeriodicJob
 
 PRUNE_KIND = "jobs.prune"
 PRUNE_EVERY_S = 3600.0
 PRUNE_DONE_AFTER_DAYS = 7.0
+UPLOADS_CLEANUP_KIND = "uploads.cleanup"
+UPLOADS_CLEANUP_EVERY_S = 900.0
+RETENTION_KIND = "files.retention"
+RETENTION_EVERY_S = 6 * 3600.0
 
 
 def build_handlers(services: Services) -> dict[str, JobHandler]:
@@ -23,8 +29,13 @@ def build_handlers(services: Services) -> dict[str, JobHandler]:
     handlers: dict[str, JobHandler] = {
         PRUNE_KIND: prune_handler(services.jobs),
     }
-    # --- file jobs (docs/files.md): files.scan, files.thumbnail, uploads.cleanup ---------------
-    # handlers["files.scan"] = ...
+    # --- file jobs (docs/files.md) ---------------------------------------------------------
+    files = services.files
+    handlers[SCAN_JOB] = files.scan_job
+    handlers[THUMBNAIL_JOB] = files.thumbnail_job
+    handlers[DELETE_BLOBS_JOB] = files.delete_blobs_job
+    handlers[RETENTION_KIND] = files.retention_job
+    handlers[UPLOADS_CLEANUP_KIND] = uploads_cleanup_handler(services)
     return handlers
 
 
@@ -32,6 +43,8 @@ def periodic_jobs() -> list[PeriodicJob]:
     """Jobs enqueued on a schedule (one per interval across all runners)."""
     return [
         PeriodicJob(PRUNE_KIND, interval_s=PRUNE_EVERY_S),
+        PeriodicJob(UPLOADS_CLEANUP_KIND, interval_s=UPLOADS_CLEANUP_EVERY_S),
+        PeriodicJob(RETENTION_KIND, interval_s=RETENTION_EVERY_S),
     ]
 
 
@@ -43,3 +56,16 @@ def prune_handler(jobs: JobQueue) -> JobHandler:
         await jobs.prune(older_than_days=PRUNE_DONE_AFTER_DAYS)
 
     return prune
+
+
+def uploads_cleanup_handler(services: Services) -> JobHandler:
+    """``uploads.cleanup``: removes expired uploads with their bytes, then unfinished uploads
+    the blob store still holds but the database no longer knows (a crash between the two, an
+    orphaned S3 multipart upload). Idempotent."""
+
+    async def cleanup(_job: Job) -> None:
+        while await services.uploads.cleanup_expired():
+            pass
+        await services.uploads.sweep_orphans()
+
+    return cleanup

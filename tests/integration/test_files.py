@@ -1,0 +1,328 @@
+"""Files in messages on SQLite and PostgreSQL: sending uploads as attachments, authorised
+downloads (Range, RFC 6266 names, inline allowlist, cookies), thumbnails and the drawer, and the
+jobs that scan and thumbnail (without a scanner here; tests/integration/test_files_scan.py runs a
+real clamd)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from PIL import Image
+
+from sodam.config import Settings
+from tests.conftest import ADMIN_PASSWORD, TEST_SECRET
+from tests.support.factories import LoggedIn, create_user
+from tests.support.files import (
+    jpeg_with_gps,
+    png_bytes,
+    run_jobs,
+    send_file,
+    send_files,
+    sha256,
+    upload,
+)
+from tests.support.messaging import assert_error, make_group, new_client_msg_id
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "var",
+        secret_key=TEST_SECRET,
+        admin_password=ADMIN_PASSWORD,
+        embedded_workers=False,
+        database={"url": database_url, "migrate_on_start": True},
+    )
+
+
+@pytest.fixture
+async def users(client: httpx.AsyncClient, admin: LoggedIn) -> tuple[LoggedIn, LoggedIn, LoggedIn]:
+    return (
+        await create_user(client, admin),
+        await create_user(client, admin),
+        await create_user(client, admin),
+    )
+
+
+async def _room(client: httpx.AsyncClient, owner: LoggedIn, *members: LoggedIn) -> int:
+    room = await make_group(client, owner, list(members))
+    return int(room["id"])
+
+
+async def test_send_files_with_a_caption(
+    client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    doc = b"%PDF-1.4\n" + b"0" * 5000
+    ids = [
+        await upload(client, alice, doc, "회의록.pdf"),
+        await upload(client, alice, png_bytes(), "a.png"),
+    ]
+    r = await send_files(client, alice, room_id, ids, "자료 공유합니다")
+    assert r.status_code == 200, r.text
+    message = r.json()["message"]
+    assert message["kind"] == "file" and message["body"] == "자료 공유합니다"
+    files = message["attachments"]
+    assert [f["file_name"] for f in files] == ["회의록.pdf", "a.png"]
+    assert files[0]["content_type"] == "application/pdf" and files[0]["kind"] == "file"
+    assert files[0]["sha256"] == sha256(doc) and files[0]["size"] == len(doc)
+    assert files[1]["kind"] == "image" and files[1]["thumbnail"] == "pending"
+    # no scanner configured: unscanned, shared
+    assert files[0]["scan_state"] == "unscanned" and files[0]["scan_reason"] == "scanner_disabled"
+    assert files[0]["downloadable"] is True
+    # bob sees the same in history
+    r = await client.get(f"/api/rooms/{room_id}/messages", headers=bob.headers)
+    last = r.json()["messages"][-1]
+    assert last["attachments"] == files
+    # an upload is attached once
+    r = await send_files(client, alice, room_id, ids[:1])
+    assert_error(r, 404, "upload_not_found")
+
+
+async def test_send_refuses_bad_uploads(
+    client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    bobs = await upload(client, bob, b"bob's", "b.txt")
+    assert_error(await send_files(client, alice, room_id, [bobs]), 404, "upload_not_found")
+    assert_error(await send_files(client, alice, room_id, ["f" * 32]), 404, "upload_not_found")
+    r = await client.post(
+        "/api/uploads",
+        headers={**alice.headers, "Tus-Resumable": "1.0.0", "Upload-Length": "10"},
+    )
+    unfinished = r.headers["location"].rsplit("/", 1)[-1]
+    assert_error(await send_files(client, alice, room_id, [unfinished]), 400, "upload_not_finished")
+    mine = await upload(client, alice, b"x", "x.txt")
+    assert_error(
+        await send_files(client, alice, room_id, [mine, mine]), 400, "upload_ids_duplicate"
+    )
+    r = await send_files(client, alice, room_id, [str(i) * 32 for i in range(11)])
+    assert r.status_code == 422  # more than 10
+    # nothing was half-sent: the good upload is still there to send
+    assert (await send_files(client, alice, room_id, [mine])).status_code == 200
+
+
+async def test_a_retried_send_attaches_once(
+    client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    upload_id = await upload(client, alice, b"hello", "hello.txt")
+    body = {"client_msg_id": new_client_msg_id(), "upload_ids": [upload_id]}
+    first = await client.post(f"/api/rooms/{room_id}/messages", json=body, headers=alice.headers)
+    again = await client.post(f"/api/rooms/{room_id}/messages", json=body, headers=alice.headers)
+    assert again.json()["duplicate"] is True
+    assert again.json()["message"]["attachments"] == first.json()["message"]["attachments"]
+
+
+async def test_download_headers_range_and_names(
+    client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    data = bytes(range(256)) * 40
+    message = await send_file(client, alice, room_id, data, '한글 파일명 "따옴표".bin')
+    file_id = message["attachments"][0]["id"]
+    r = await client.get(f"/api/files/{file_id}", headers=bob.headers)
+    assert r.status_code == 200 and r.content == data
+    assert r.headers["content-type"] == "application/octet-stream"
+    cd = r.headers["content-disposition"]
+    assert cd.startswith("attachment;")
+    assert "filename*=UTF-8''" + quote('한글 파일명 "따옴표".bin', safe="") in cd
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["content-security-policy"].startswith("sandbox")
+    assert r.headers["etag"] == f'"{sha256(data)}"'
+    assert "content-encoding" not in r.headers  # never gzipped
+    r = await client.get(f"/api/files/{file_id}", headers={**bob.headers, "Range": "bytes=10-19"})
+    assert r.status_code == 206 and r.content == data[10:20]
+    assert r.headers["content-range"] == f"bytes 10-19/{len(data)}"
+    r = await client.get(f"/api/files/{file_id}", headers={**bob.headers, "Range": "bytes=-5"})
+    assert r.status_code == 206 and r.content == data[-5:]
+    r = await client.get(
+        f"/api/files/{file_id}", headers={**bob.headers, "Range": "bytes=9999999-"}
+    )
+    assert r.status_code == 416 and r.headers["content-range"] == f"bytes */{len(data)}"
+    r = await client.head(f"/api/files/{file_id}", headers=bob.headers)
+    assert r.status_code == 200 and r.headers["content-length"] == str(len(data))
+
+
+async def test_inline_only_for_the_allowlist(
+    client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    png = await send_file(client, alice, room_id, png_bytes(), "p.png")
+    html = await send_file(
+        client, alice, room_id, b"<html><script>alert(1)</script></html>", "evil.png"
+    )
+    svg = await send_file(
+        client,
+        alice,
+        room_id,
+        b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        "logo.svg",
+    )
+    r = await client.get(f"/api/files/{png['attachments'][0]['id']}", headers=bob.headers)
+    assert r.headers["content-disposition"].startswith("inline;")
+    assert r.headers["content-type"] == "image/png"
+    for m in (html, svg):
+        att = m["attachments"][0]
+        assert not att["content_type"].startswith("image/png")
+        r = await client.get(f"/api/files/{att['id']}", headers=bob.headers)
+        assert r.headers["content-disposition"].startswith("attachment;")
+        assert r.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_who_may_download(
+    client: httpx.AsyncClient, admin: LoggedIn, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, carol = users
+    room_id = await _room(client, alice, bob)
+    message = await send_file(client, alice, room_id, b"secret plans", "plans.txt")
+    file_id = message["attachments"][0]["id"]
+    # not a member, guessed ids, no credentials
+    assert_error(
+        await client.get(f"/api/files/{file_id}", headers=carol.headers), 404, "file_not_found"
+    )
+    assert_error(
+        await client.get(f"/api/files/{file_id + 1000}", headers=bob.headers), 404, "file_not_found"
+    )
+    assert (await client.get("/api/files/0", headers=bob.headers)).status_code == 404
+    client.cookies.clear()  # the last login's media cookie
+    assert (await client.get(f"/api/files/{file_id}")).status_code == 401
+    r = await client.get(f"/api/rooms/{room_id}/files", headers=carol.headers)
+    assert r.status_code == 404
+    # after removal from the room
+    assert (await client.get(f"/api/files/{file_id}", headers=bob.headers)).status_code == 200
+    r = await client.delete(f"/api/rooms/{room_id}/members/{bob.user_id}", headers=alice.headers)
+    assert r.status_code == 204, r.text
+    assert_error(
+        await client.get(f"/api/files/{file_id}", headers=bob.headers), 404, "file_not_found"
+    )
+
+
+async def test_unsending_removes_the_files(
+    client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    message = await send_file(client, alice, room_id, b"oops", "oops.txt")
+    file_id = message["attachments"][0]["id"]
+    r = await client.delete(f"/api/rooms/{room_id}/messages/{message['id']}", headers=alice.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["attachments"] == []
+    for user in (alice, bob):
+        assert (await client.get(f"/api/files/{file_id}", headers=user.headers)).status_code == 404
+
+
+async def test_media_cookie_lets_a_browser_fetch_files(
+    client: httpx.AsyncClient, admin: LoggedIn, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    message = await send_file(client, alice, room_id, b"cookie", "c.txt")
+    file_id = message["attachments"][0]["id"]
+    r = await client.post(
+        "/api/auth/login", json={"username": bob.username, "password": bob.password}
+    )
+    cookie = r.cookies.get("sodam_media")
+    assert cookie
+    set_cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in set_cookie and "samesite=strict" in set_cookie
+    assert "path=/api/files" in set_cookie
+    client.cookies.clear()
+    client.cookies.set("sodam_media", cookie)
+    r = await client.get(f"/api/files/{file_id}")
+    assert r.status_code == 200 and r.content == b"cookie"
+    # the media token is not an access token, and an access token is not a media cookie
+    r = await client.get("/api/me", headers={"Authorization": f"Bearer {cookie}"})
+    assert r.status_code == 401
+    client.cookies.set("sodam_media", bob.access_token)
+    r = await client.get(f"/api/files/{file_id}")
+    assert r.status_code == 401
+
+
+async def test_thumbnails_strip_metadata_and_follow_orientation(
+    app: FastAPI, client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    message = await send_file(client, alice, room_id, jpeg_with_gps(80, 40), "photo.jpg")
+    att = message["attachments"][0]
+    assert att["thumbnail"] == "pending"
+    r = await client.get(f"/api/files/{att['id']}/thumbnail", headers=bob.headers)
+    assert_error(r, 404, "thumbnail_not_found")
+    assert await run_jobs(app) >= 1
+    r = await client.get(f"/api/rooms/{room_id}/messages", headers=bob.headers)
+    now = r.json()["messages"][-1]["attachments"][0]
+    assert now["thumbnail"] == "ready"
+    assert (now["width"], now["height"]) == (40, 80)  # EXIF orientation 6 applied
+    for size in ("small", "large"):
+        r = await client.get(f"/api/files/{att['id']}/thumbnail?size={size}", headers=bob.headers)
+        assert r.status_code == 200 and r.headers["content-type"] == "image/webp"
+        img = Image.open(io.BytesIO(r.content))
+        assert img.size == (40, 80)
+        assert not img.getexif() and "exif" not in img.info and "xmp" not in img.info
+
+
+async def test_attachment_changes_are_room_events(
+    app: FastAPI, client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    r = await client.get(f"/api/rooms/{room_id}", headers=bob.headers)
+    cursor = r.json()["last_event_seq"]
+    message = await send_file(client, alice, room_id, png_bytes(), "p.png")
+    await run_jobs(app)
+    r = await client.get(f"/api/rooms/{room_id}/events?after={cursor}", headers=bob.headers)
+    events = [f["event"] for f in r.json()["events"]]
+    updated = [e for e in events if e["kind"] == "message.updated"]
+    assert updated and updated[-1]["change"] == "attachment"
+    assert updated[-1]["message"]["id"] == message["id"]
+    assert updated[-1]["message"]["attachments"][0]["thumbnail"] == "ready"
+
+
+async def test_a_broken_image_gets_no_thumbnail(
+    app: FastAPI, client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    data = png_bytes(200, 200)
+    message = await send_file(client, alice, room_id, data[: len(data) // 2], "cut.png")
+    await run_jobs(app)
+    r = await client.get(f"/api/rooms/{room_id}/messages/{message['id']}", headers=bob.headers)
+    assert r.json()["attachments"][0]["thumbnail"] == "none"
+
+
+async def test_drawer_pages_newest_first_by_kind(
+    client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    sent = []
+    for i in range(5):
+        sent.append(await send_file(client, alice, room_id, png_bytes(10 + i, 10), f"{i}.png"))
+        sent.append(await send_file(client, bob, room_id, f"doc {i}".encode(), f"{i}.txt"))
+    r = await client.get(f"/api/rooms/{room_id}/files?kind=media&limit=3", headers=bob.headers)
+    page = r.json()
+    names = [f["file_name"] for f in page["files"]]
+    assert names == ["4.png", "3.png", "2.png"] and page["has_more"] is True
+    r = await client.get(
+        f"/api/rooms/{room_id}/files?kind=media&limit=3&before={page['files'][-1]['id']}",
+        headers=bob.headers,
+    )
+    assert [f["file_name"] for f in r.json()["files"]] == ["1.png", "0.png"]
+    assert r.json()["has_more"] is False
+    r = await client.get(f"/api/rooms/{room_id}/files?kind=file", headers=alice.headers)
+    files = r.json()["files"]
+    assert [f["file_name"] for f in files] == [f"{i}.txt" for i in range(4, -1, -1)]
+    assert files[0]["sender_id"] == bob.user_id and files[0]["message_id"] == sent[-1]["id"]
+    r = await client.get(f"/api/rooms/{room_id}/files?kind=bogus", headers=alice.headers)
+    assert r.status_code == 422
