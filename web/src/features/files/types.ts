@@ -70,3 +70,29 @@ export const DEFAULT_ATTACHMENT_MAX_BYTES = 300 * 1024 * 1024;
 
 /** At most this many uploads go with one message. */
 export const MAX_UPLOADS_PER_MESSAGE = 10;
+
+/** How far an attachment's background jobs got; states only ever move forward. */
+export function attachmentProgress(a: Pick<Attachment, "scan_state" | "thumbnail">): number {
+  return (a.scan_state === "pending" ? 0 : 2) + (a.thumbnail === "pending" ? 0 : 1);
+}
+
+/**
+ * Two copies of a message with the same event_seq (an attachment change does not move the
+ * message's own event_seq) may arrive in any order: the send's answer, its events, a history
+ * page. Per attachment, the copy whose jobs got further wins, so a late copy never undoes a scan.
+ */
+export function withNewestAttachments(current: Message, incoming: Message): Message {
+  const mine = attachmentsOf(current);
+  const theirs = attachmentsOf(incoming);
+  if (mine.length === 0 || theirs.length === 0) return incoming;
+  let kept = false;
+  const merged = theirs.map((a) => {
+    const old = mine.find((b) => b.id === a.id);
+    if (old && attachmentProgress(old) > attachmentProgress(a)) {
+      kept = true;
+      return old;
+    }
+    return a;
+  });
+  return kept ? ({ ...incoming, attachments: merged } as MessageWithAttachments) : incoming;
+}
