@@ -96,3 +96,11 @@ export function withNewestAttachments(current: Message, incoming: Message): Mess
   });
   return kept ? ({ ...incoming, attachments: merged } as MessageWithAttachments) : incoming;
 }
+
+/** The kind of a file the browser picked, by its MIME type (the server decides for real by sniffing). */
+export function kindOfType(type: string): AttachmentKind {
+  if (type.startsWith("image/")) return "image";
+  if (type.startsWith("video/")) return "video";
+  if (type.startsWith("audio/")) return "audio";
+  return "file";
+}
