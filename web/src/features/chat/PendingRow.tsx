@@ -1,7 +1,8 @@
 import { useTranslation } from "react-i18next";
 import { errorText } from "../../lib/i18n";
 import { FileIcon } from "../files/FileIcon";
-import { formatBytes, middleEllipsis } from "../files/format";
+import { FileName } from "../files/FileName";
+import { formatBytes } from "../files/format";
 import { kindOfType } from "../files/types";
 import type { PendingMessage } from "./outbox";
 
@@ -42,9 +43,7 @@ export function PendingRow({ pending, onRetry, onDiscard }: PendingRowProps) {
                   <li key={i} className="file-card">
                     <FileIcon kind={kindOfType(f.type)} size={28} />
                     <span className="file-card-main">
-                      <span className="file-name" title={f.name}>
-                        {middleEllipsis(f.name, 30)}
-                      </span>
+                      <FileName name={f.name} />
                       <span className="file-meta">{formatBytes(f.size, i18n.language)}</span>
                     </span>
                   </li>

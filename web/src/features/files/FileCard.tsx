@@ -1,7 +1,8 @@
 import { useTranslation } from "react-i18next";
 import { DownloadLink } from "./DownloadLink";
 import { FileIcon } from "./FileIcon";
-import { formatBytes, middleEllipsis } from "./format";
+import { formatBytes } from "./format";
+import { FileName } from "./FileName";
 import { ScanBadge } from "./ScanBadge";
 import { downloadPermission } from "./scan";
 import type { Attachment } from "./types";
@@ -21,9 +22,7 @@ export function FileCard({ attachment: a, mine, detail }: FileCardProps) {
     <div className="file-card" data-attachment-id={a.id} data-scan={a.scan_state}>
       <FileIcon kind={a.kind} />
       <div className="file-card-main">
-        <span className="file-name" title={a.file_name}>
-          {middleEllipsis(a.file_name, 30)}
-        </span>
+        <FileName name={a.file_name} />
         <span className="file-meta">
           <span className="file-size">{formatBytes(a.size, i18n.language)}</span>
           <ScanBadge attachment={a} />

@@ -2,7 +2,8 @@ import { useTranslation } from "react-i18next";
 import { errorText } from "../../lib/i18n";
 import { Icon } from "../../ui/Icon";
 import { FileIcon } from "./FileIcon";
-import { formatBytes, formatProgress, middleEllipsis } from "./format";
+import { FileName } from "./FileName";
+import { formatBytes, formatProgress } from "./format";
 import { kindOfType } from "./types";
 import type { UploadItem } from "./uploads";
 
@@ -44,9 +45,7 @@ export function UploadChip({ item, onPause, onResume, onCancel, onPickAgain }: U
     <li className={`upload-chip state-${item.state}`} data-local-id={item.localId} data-state={item.state}>
       {item.previewUrl ? <img className="upload-preview" src={item.previewUrl} alt="" width={40} height={40} /> : <FileIcon kind={kindOfType(item.type)} size={40} />}
       <div className="upload-main">
-        <span className="upload-name" title={item.name}>
-          {middleEllipsis(item.name, 28)}
-        </span>
+        <FileName name={item.name} className="upload-name" />
         <span className="upload-meta">
           {item.state === "done" ? formatBytes(item.size, i18n.language) : formatProgress(item.sent, item.size, i18n.language)}
         </span>

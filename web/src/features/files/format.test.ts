@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatBytes, graphemes, middleEllipsis } from "./format";
+import { formatBytes, graphemes, splitFileName } from "./format";
 
 describe("formatBytes", () => {
   it("uses binary units with one decimal below ten", () => {
@@ -23,34 +23,32 @@ describe("formatBytes", () => {
   });
 });
 
-describe("middleEllipsis", () => {
-  it("leaves short names alone", () => {
-    expect(middleEllipsis("회의록.pdf", 20)).toBe("회의록.pdf");
+describe("splitFileName (ellipsis in the middle)", () => {
+  it("leaves short names whole", () => {
+    expect(splitFileName("회의록.pdf")).toEqual({ head: "회의록.pdf", tail: "" });
   });
 
-  it("keeps the start and the extension of a long Korean name", () => {
+  it("keeps the end of a long Korean name and its extension in the part that always shows", () => {
     const name = "2026년 1분기 영업 실적 보고서 최종본 수정.pdf";
-    const short = middleEllipsis(name, 20);
-    expect(graphemes(short)).toHaveLength(20);
-    expect(short.startsWith("2026년 1분기")).toBe(true);
-    expect(short.endsWith("수정.pdf")).toBe(true);
-    expect(short).toContain("…");
+    const { head, tail } = splitFileName(name);
+    expect(tail).toBe("최종본 수정.pdf");
+    expect(head + tail).toBe(name);
   });
 
   it("never cuts a decomposed Hangul syllable (NFD names from macOS) or an emoji apart", () => {
     const nfd = "가나다라마바사아자차카타파하 문서 최종.hwp".normalize("NFD");
-    const short = middleEllipsis(nfd, 16);
-    // Every syllable survives whole: composing it again gives only complete syllables.
-    const composed = short.normalize("NFC");
-    expect(composed).toMatch(/^[가-힣 …]+\.hwp$/u);
-    expect(graphemes(short)).toHaveLength(16);
-    const emoji = middleEllipsis("👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻.png", 8);
-    expect(graphemes(emoji).every((g) => g === "👩‍💻" || g === "…" || g === "." || g === "p" || g === "n" || g === "g")).toBe(true);
+    const { head, tail } = splitFileName(nfd);
+    expect(head + tail).toBe(nfd);
+    // Each part composes back into whole syllables: no jamo was separated from its syllable.
+    expect(tail.normalize("NFC")).toBe(" 문서 최종.hwp");
+    expect(graphemes(tail)).toHaveLength(10);
+    const emoji = splitFileName("👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻.png", 2);
+    expect(emoji.tail).toBe("👩‍💻👩‍💻.png");
+    expect(graphemes(emoji.head)).toEqual(Array(7).fill("👩‍💻"));
   });
 
   it("does not mistake a dot in a sentence for an extension", () => {
-    const short = middleEllipsis("v1.0 배포 계획과 일정 그리고 담당자 목록", 14);
-    expect(graphemes(short)).toHaveLength(14);
-    expect(short.startsWith("v1.0 배포")).toBe(true);
+    const { tail } = splitFileName("v1.0 배포 계획과 일정 그리고 담당자 목록");
+    expect(tail).toBe("담당자 목록");
   });
 });

@@ -41,20 +41,19 @@ export function graphemes(text: string): string[] {
 }
 
 /**
- * Shortens a long file name in the middle, keeping its start and its extension:
- * "2026년 1분기 영업 실적 보고서 최종본 수정.pdf" → "2026년 1분기 영업…최종본 수정.pdf".
- * `max` counts characters as seen (graphemes), not UTF-16 units.
+ * Splits a file name for an ellipsis in the middle: the tail (the last few characters of the stem
+ * and the extension) always shows, the head is cut by CSS (`text-overflow: ellipsis`) to whatever
+ * width there is, so "2026년 1분기 영업 실적 보고서 최종본 수정.pdf" reads "2026년 1분기 영…본 수정.pdf"
+ * on a narrow card and in full on a wide one. Counts graphemes, never UTF-16 units. The tail is
+ * empty when the name is short.
  */
-export function middleEllipsis(name: string, max: number): string {
+export function splitFileName(name: string, tailLength = 6): { head: string; tail: string } {
   const chars = graphemes(name);
-  if (chars.length <= max) return name;
   const dot = chars.lastIndexOf(".");
   const extLength = dot > 0 ? chars.length - dot : 0;
-  // A real extension is short; "a.very long sentence" has none.
-  const ext = extLength > 1 && extLength <= 10 && extLength < max / 2 ? chars.slice(dot) : [];
-  const stem = chars.slice(0, chars.length - ext.length);
-  const room = Math.max(2, max - 1 - ext.length);
-  const tail = Math.floor(room / 3);
-  const head = room - tail;
-  return [...stem.slice(0, head), "…", ...(tail > 0 ? stem.slice(stem.length - tail) : []), ...ext].join("");
+  // A real extension is short; "v1.0 배포 계획" has none.
+  const ext = extLength > 1 && extLength <= 10 ? extLength : 0;
+  const keep = ext + tailLength;
+  if (chars.length <= keep + 2) return { head: name, tail: "" };
+  return { head: chars.slice(0, chars.length - keep).join(""), tail: chars.slice(chars.length - keep).join("") };
 }

@@ -253,6 +253,13 @@ export class UploadManager extends Store<UploadsState> {
     for (const roomId of Object.keys(this.getState().armed)) this.checkArmed(Number(roomId));
   }
 
+  /** The session ends (logout): uploads stop where they are, to be resumed another time. */
+  stopAll(): void {
+    for (const item of this.getState().items) {
+      if (item.state === "uploading" || item.state === "queued") this.pause(item.localId);
+    }
+  }
+
   /** The network is back: uploads that stopped for lack of it continue. */
   networkOnline(): void {
     for (const item of this.getState().items) {

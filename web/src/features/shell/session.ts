@@ -299,6 +299,7 @@ export class Session {
 
   stop(): void {
     this.connection.stop();
+    this.uploads.stopAll();
     if (this.flushTimer !== null) window.clearInterval(this.flushTimer);
   }
 
