@@ -9,6 +9,7 @@ import { type DrawerTab, hasMoreFiles, visibleFiles } from "./drawerStore";
 import { FileCard } from "./FileCard";
 import type { LightboxItem } from "./Lightbox";
 import { MediaThumb } from "./MediaThumb";
+import { stateKey } from "./types";
 
 const Lightbox = lazy(() => import("./Lightbox").then((m) => ({ default: m.Lightbox })));
 const TABS: DrawerTab[] = ["media", "files"];
@@ -110,7 +111,7 @@ export function FilesDrawer({ roomId }: { roomId: number }) {
         {tab === "media" ? (
           <div className="drawer-grid">
             {items.map((f) => (
-              <MediaThumb key={f.id} attachment={f} width={CELL} height={CELL} cover onOpen={() => setViewing(f.id)} />
+              <MediaThumb key={stateKey(f)} attachment={f} width={CELL} height={CELL} cover onOpen={() => setViewing(f.id)} />
             ))}
           </div>
         ) : (

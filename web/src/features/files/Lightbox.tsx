@@ -5,7 +5,7 @@ import { DownloadLink } from "./DownloadLink";
 import { FileIcon } from "./FileIcon";
 import { downloadPermission } from "./scan";
 import { ScanBadge } from "./ScanBadge";
-import { type Attachment, fileUrl, thumbnailUrl } from "./types";
+import { type Attachment, fileUrl, stateKey, thumbnailUrl } from "./types";
 
 export interface LightboxItem {
   attachment: Attachment;
@@ -95,7 +95,7 @@ export function Lightbox({ items, index, onIndex, onClose }: LightboxProps) {
         </button>
       </header>
       <div className="lightbox-stage" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
-        <LightboxMedia key={a.id} attachment={a} allowed={allowed} original={original} />
+        <LightboxMedia key={stateKey(a)} attachment={a} allowed={allowed} original={original} />
         {a.scan_state !== "clean" ? (
           <span className="lightbox-scan">
             <ScanBadge attachment={a} />

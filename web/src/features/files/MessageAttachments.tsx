@@ -1,7 +1,7 @@
 import { FileCard } from "./FileCard";
 import { GRID_CELL, isVisual, thumbBox } from "./layout";
 import { MediaThumb } from "./MediaThumb";
-import type { Attachment } from "./types";
+import { type Attachment, stateKey } from "./types";
 
 export interface MessageAttachmentsProps {
   attachments: readonly Attachment[];
@@ -17,11 +17,11 @@ export function MessageAttachments({ attachments, mine, onOpen }: MessageAttachm
   return (
     <div className="message-attachments">
       {single ? (
-        <MediaThumb attachment={single} {...thumbBox(single)} onOpen={() => onOpen(single.id)} />
+        <MediaThumb key={stateKey(single)} attachment={single} {...thumbBox(single)} onOpen={() => onOpen(single.id)} />
       ) : visual.length > 1 ? (
         <div className="media-grid">
           {visual.map((a) => (
-            <MediaThumb key={a.id} attachment={a} width={GRID_CELL} height={GRID_CELL} cover onOpen={() => onOpen(a.id)} />
+            <MediaThumb key={stateKey(a)} attachment={a} width={GRID_CELL} height={GRID_CELL} cover onOpen={() => onOpen(a.id)} />
           ))}
         </div>
       ) : null}

@@ -1,3 +1,4 @@
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { errorText } from "../../lib/i18n";
 import { Icon } from "../../ui/Icon";
@@ -19,6 +20,7 @@ export interface UploadChipProps {
 /** One file on its way: name, size, a progress bar, and pause / resume / remove. */
 export function UploadChip({ item, onPause, onResume, onCancel, onPickAgain }: UploadChipProps) {
   const { t, i18n } = useTranslation();
+  const [previewFailed, setPreviewFailed] = useState(false);
   const percent = item.size > 0 ? Math.floor((item.sent / item.size) * 100) : item.state === "done" ? 100 : 0;
   let status: string;
   switch (item.state) {
@@ -43,7 +45,11 @@ export function UploadChip({ item, onPause, onResume, onCancel, onPickAgain }: U
   }
   return (
     <li className={`upload-chip state-${item.state}`} data-local-id={item.localId} data-state={item.state}>
-      {item.previewUrl ? <img className="upload-preview" src={item.previewUrl} alt="" width={40} height={40} /> : <FileIcon kind={kindOfType(item.type)} size={40} />}
+      {item.previewUrl && !previewFailed ? (
+        <img className="upload-preview" src={item.previewUrl} alt="" width={40} height={40} onError={() => setPreviewFailed(true)} />
+      ) : (
+        <FileIcon kind={kindOfType(item.type)} size={40} />
+      )}
       <div className="upload-main">
         <FileName name={item.name} className="upload-name" />
         <span className="upload-meta">

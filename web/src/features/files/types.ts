@@ -104,3 +104,11 @@ export function kindOfType(type: string): AttachmentKind {
   if (type.startsWith("audio/")) return "audio";
   return "file";
 }
+
+/**
+ * A React key that changes with the attachment's state, so a picture that failed to load (say,
+ * refused while it was being scanned) is tried again once the server says something changed.
+ */
+export function stateKey(a: Pick<Attachment, "id" | "scan_state" | "thumbnail" | "downloadable">): string {
+  return `${a.id}:${a.scan_state}:${a.thumbnail}:${a.downloadable ? 1 : 0}`;
+}
