@@ -115,7 +115,7 @@ export function Composer(props: ComposerProps) {
     // Read the DOM value: after compositionend it holds the committed last syllable.
     const raw = ref.current?.value ?? text;
     const withFiles = props.uploads.length > 0;
-    // An empty send must not replace the caption of a send already waiting for its files.
+    // With files, a send waits for them to upload; an empty one while it waits changes nothing.
     if (!raw.trim() && (!withFiles || props.armed)) return;
     const body = raw.trim() ? encodeMentions(raw.replace(/\s+$/u, ""), picked) : "";
     if (withFiles) props.onSendFiles(body, raw.trim() ? raw : "", props.replyTo?.id ?? null);
@@ -205,7 +205,6 @@ export function Composer(props: ComposerProps) {
           type="file"
           multiple
           hidden
-          data-testid="file-input"
           onChange={(e) => {
             const files = [...(e.currentTarget.files ?? [])];
             // Cleared so that picking the same file again (to resume it) fires a change.

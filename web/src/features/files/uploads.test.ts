@@ -277,6 +277,21 @@ describe("UploadManager (tus over a fake server)", () => {
     expect(m.getState().armed).toEqual({});
   });
 
+  it("a second send while waiting adds to the caption", async () => {
+    const w = world();
+    const m = manager(w);
+    w.server.hooks.afterPatch = () => m.pause("local-1");
+    m.add(7, [fileOf(bytes(3 * CHUNK))]);
+    await until(m, () => item(m)?.state === "paused");
+    m.send(7, { body: "첫 줄", draft: "첫 줄", replyToId: null });
+    m.send(7, { body: "<@3> 둘째 줄", draft: "@이영희 둘째 줄", replyToId: 12 });
+    expect(m.getState().armed[7]).toEqual({ body: "첫 줄\n<@3> 둘째 줄", draft: "첫 줄\n@이영희 둘째 줄", replyToId: 12 });
+    w.server.hooks = {};
+    m.resume("local-1");
+    await until(m, () => m.forRoom(7).length === 0);
+    expect(w.ready[0]?.send.body).toBe("첫 줄\n<@3> 둘째 줄");
+  });
+
   it("cancelling the last file of a waiting send gives the caption back", async () => {
     const w = world();
     const m = manager(w);

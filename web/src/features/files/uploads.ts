@@ -209,7 +209,16 @@ export class UploadManager extends Store<UploadsState> {
    */
   send(roomId: number, send: ArmedSend): boolean {
     if (this.forRoom(roomId).length === 0) return false;
-    this.setState((s) => ({ ...s, armed: { ...s.armed, [roomId]: send } }));
+    // Sending again while waiting adds to the caption instead of replacing it.
+    const waiting = this.getState().armed[roomId];
+    const next: ArmedSend = waiting
+      ? {
+          body: [waiting.body, send.body].filter(Boolean).join("\n"),
+          draft: [waiting.draft, send.draft].filter(Boolean).join("\n"),
+          replyToId: send.replyToId ?? waiting.replyToId,
+        }
+      : send;
+    this.setState((s) => ({ ...s, armed: { ...s.armed, [roomId]: next } }));
     this.persist();
     this.checkArmed(roomId);
     return true;
