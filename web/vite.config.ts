@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 import react from "@vitejs/plugin-react";
 import { serviceWorkerPlugin } from "./scripts/vite-sw-plugin.ts";
@@ -27,6 +28,8 @@ export const config = defineConfig({
   test: {
     include: ["src/**/*.test.ts", "src/**/*.test.tsx"],
     environment: "node",
+    // Unit tests drive the browser build of tus-js-client (what ships), over a fake HTTP stack.
+    alias: { "tus-js-client": fileURLToPath(new URL("./node_modules/tus-js-client/lib.esm/browser/index.js", import.meta.url)) },
   },
 });
 

@@ -2,7 +2,7 @@ import { Store } from "./store";
 
 export type Route =
   | { name: "login" }
-  | { name: "chats"; roomId: number | null; info: boolean }
+  | { name: "chats"; roomId: number | null; info: boolean; files?: boolean }
   | { name: "people" }
   | { name: "settings" }
   | { name: "admin" };
@@ -15,6 +15,7 @@ export function parseRoute(path: string): Route {
   if (first === "settings") return { name: "settings" };
   if (first === "admin") return { name: "admin" };
   if (first === "chats" && second && /^\d+$/.test(second)) {
+    if (third === "files") return { name: "chats", roomId: Number(second), info: false, files: true };
     return { name: "chats", roomId: Number(second), info: third === "info" };
   }
   return { name: "chats", roomId: null, info: false };
@@ -23,7 +24,8 @@ export function parseRoute(path: string): Route {
 export function routePath(route: Route): string {
   switch (route.name) {
     case "chats":
-      return route.roomId === null ? "/chats" : `/chats/${route.roomId}${route.info ? "/info" : ""}`;
+      if (route.roomId === null) return "/chats";
+      return `/chats/${route.roomId}${route.info ? "/info" : route.files ? "/files" : ""}`;
     default:
       return `/${route.name}`;
   }

@@ -50,7 +50,7 @@ export type UserFrame =
 export type ClientFrame =
   | { type: "auth"; token: string }
   | { type: "resume"; cursors: Record<string, number> }
-  | { type: "send"; ref: string; room_id: number; client_msg_id: string; body: string; reply_to_id?: number }
+  | { type: "send"; ref: string; room_id: number; client_msg_id: string; body?: string; reply_to_id?: number; upload_ids?: string[] }
   | { type: "read"; room_id: number; seq: number }
   | { type: "typing"; room_id: number }
   | { type: "presence"; status: "online" | "away" }

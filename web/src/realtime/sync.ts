@@ -25,6 +25,8 @@ export interface SyncTargets {
   refetchMessage(roomId: number, messageId: number): void;
   /** A message that someone else created, for notifications. */
   onIncoming(message: Message): void;
+  /** Any message created or updated with its content (the room drawer follows files this way). */
+  onMessage?(message: Message): void;
   /** GET /api/rooms/{room_id}/events?after=: the REST form of the room's event log. */
   fetchEvents(roomId: number, after: number): Promise<{ events: unknown[]; next_event_seq: number; has_more: boolean; too_far_behind: boolean }>;
   timers: Timers;
@@ -177,6 +179,7 @@ export class SyncEngine {
       if ((event.kind === "message.created" || event.kind === "message.updated") && "message" in event && event.message) {
         const message = event.message as Message;
         this.targets.timelines.applyMessage(message);
+        this.targets.onMessage?.(message);
         if (event.kind === "message.created") {
           if (message.sender_id !== null) this.targets.typing.stopped(frame.room_id, message.sender_id);
           this.targets.onIncoming(message);

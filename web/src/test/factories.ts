@@ -1,3 +1,4 @@
+import type { Attachment } from "../features/files/types";
 import type { Message, RoomSummary } from "../lib/model";
 
 export function message(overrides: Partial<Message> = {}): Message {
@@ -53,4 +54,28 @@ export function room(overrides: Partial<RoomSummary> = {}): RoomSummary {
     created_at: "2025-01-01T00:00:00Z",
     ...overrides,
   } as RoomSummary;
+}
+
+/** An attachment as docs/files.md shows it (kept here until the generated types carry it). */
+export function attachment(overrides: Partial<Attachment> = {}): Attachment {
+  return {
+    id: 42,
+    file_name: "회의록 2026.pdf",
+    content_type: "application/pdf",
+    kind: "file",
+    size: 1_048_576,
+    sha256: "0".repeat(64),
+    width: null,
+    height: null,
+    scan_state: "pending",
+    scan_reason: null,
+    thumbnail: "none",
+    downloadable: false,
+    ...overrides,
+  };
+}
+
+/** A `kind: "file"` message carrying these attachments. */
+export function fileMessage(attachments: Attachment[], overrides: Partial<Message> = {}): Message {
+  return message({ kind: "file" as Message["kind"], body: null, ...overrides, ...({ attachments } as Partial<Message>) });
 }

@@ -1,12 +1,15 @@
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { type DragEvent, Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { ApiError } from "../../lib/errors";
 import { errorText } from "../../lib/i18n";
 import type { Message, ReactionKind } from "../../lib/model";
 import { useStore } from "../../lib/store";
-import { dayKey, minuteKey } from "../../lib/time";
+import { dayKey, formatTime, minuteKey } from "../../lib/time";
 import { Avatar } from "../../ui/Avatar";
 import { Icon } from "../../ui/Icon";
+import { formatBytes } from "../files/format";
+import type { LightboxItem } from "../files/Lightbox";
+import { MAX_UPLOADS_PER_MESSAGE, attachmentsOf } from "../files/types";
 import { roomName } from "../rooms/roomName";
 import { useMembers } from "../rooms/useMembers";
 import { useApp, useSession } from "../shell/context";
@@ -25,8 +28,13 @@ import { TypingIndicator } from "./TypingIndicator";
 import { UnreadMembersDialog } from "./UnreadMembersDialog";
 import { useNotice } from "./useNotice";
 
+// The viewer loads on the first click on a picture, not with the app.
+const Lightbox = lazy(() => import("../files/Lightbox").then((m) => ({ default: m.Lightbox })));
+
+const hasFiles = (e: DragEvent) => [...e.dataTransfer.types].includes("Files");
+
 export function ChatView({ roomId }: { roomId: number }) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const session = useSession();
   const { router } = useApp();
   const room = useStore(session.rooms, (s) => s.byId[roomId]);
@@ -35,6 +43,14 @@ export function ChatView({ roomId }: { roomId: number }) {
   const people = useStore(session.people, (s) => s.byId);
   const presence = useStore(session.presence, (s) => s.users);
   const typingRoom = useStore(session.typing, (s) => s.rooms[roomId]);
+  const uploadItems = useStore(session.uploads, (s) => s.items);
+  const armed = useStore(session.uploads, (s) => s.armed[roomId] ?? null);
+  const composerEpoch = useStore(session.composerEpoch, (n) => n);
+  const [fileError, setFileError] = useState<string | null>(null);
+  const [dragging, setDragging] = useState(false);
+  const dragDepth = useRef(0);
+  // The picture on view: by message and attachment, so the viewer follows live state changes.
+  const [viewing, setViewing] = useState<{ messageId: number; attachmentId: number } | null>(null);
   const members = useMembers(session.api, roomId, room?.member_count ?? 0);
   const notice = useNotice(session.api, roomId, room?.notice_message_id ?? null);
   const [replyTo, setReplyTo] = useState<Message | null>(null);
@@ -57,6 +73,8 @@ export function ChatView({ roomId }: { roomId: number }) {
     const r = session.rooms.get(roomId);
     setFirstUnreadSeq(r && r.unread_count > 0 ? r.last_read_seq + 1 : null);
     setReplyTo(null);
+    setFileError(null);
+    setViewing(null);
     session.openRoom(roomId);
     session.setView({ roomId, atBottom: true });
     return () => session.setView({ roomId: null });
@@ -78,6 +96,50 @@ export function ChatView({ roomId }: { roomId: number }) {
   }, [timeline?.loaded, messages.length, roomId, session]);
 
   const pending = useMemo(() => outboxItems.filter((p) => p.room_id === roomId), [outboxItems, roomId]);
+  const uploads = useMemo(() => uploadItems.filter((u) => u.roomId === roomId), [uploadItems, roomId]);
+
+  const addFiles = useCallback(
+    (files: File[]) => {
+      const rejected = session.uploads.add(roomId, files);
+      const max = formatBytes(session.maxAttachmentBytes(), i18n.language);
+      setFileError(
+        rejected.length === 0
+          ? null
+          : rejected
+              .map((r) =>
+                r.code === "too_large"
+                  ? t("files.tooLarge", { name: r.name, max })
+                  : t("files.tooMany", { name: r.name, max: MAX_UPLOADS_PER_MESSAGE }),
+              )
+              .join(" "),
+      );
+    },
+    [roomId, session, t, i18n.language],
+  );
+
+  // Every picture and video of the loaded history, for the viewer's ←/→.
+  const mediaItems = useMemo(() => {
+    const list: (LightboxItem & { messageId: number })[] = [];
+    if (!viewing) return list;
+    for (const m of messages) {
+      if (m.deleted_at || m.hidden) continue;
+      for (const a of attachmentsOf(m)) {
+        if (a.kind !== "image" && a.kind !== "video") continue;
+        const sender = m.sender_id !== null ? (nameOf(m.sender_id) ?? t("rooms.unknownPerson")) : t("chat.someone");
+        list.push({
+          messageId: m.id,
+          attachment: a,
+          mine: m.sender_id === session.userId,
+          caption: t("files.sentAt", { name: sender, time: formatTime(m.created_at, i18n.language) }),
+        });
+      }
+    }
+    return list;
+  }, [viewing, messages, nameOf, session.userId, t, i18n.language]);
+  const viewIndex = viewing
+    ? mediaItems.findIndex((i) => i.messageId === viewing.messageId && i.attachment.id === viewing.attachmentId)
+    : -1;
+  const onOpenMedia = useCallback((m: Message, attachmentId: number) => setViewing({ messageId: m.id, attachmentId }), []);
   const rows = useMemo(
     () =>
       buildRows(messages, pending, {
@@ -163,6 +225,7 @@ export function ChatView({ roomId }: { roomId: number }) {
               onNotice={(msg) => void act(() => session.api.setNotice(roomId, msg.id).then(() => session.rooms.reloadRoom(roomId)))}
               onJump={jump}
               onShowUnread={setUnreadFor}
+              onOpenMedia={onOpenMedia}
               onHide={(msg, hidden) =>
                 void act(async () => session.timelines.applyMessage(await session.api.setHidden(roomId, msg.id, hidden)))
               }
@@ -171,7 +234,7 @@ export function ChatView({ roomId }: { roomId: number }) {
         }
       }
     },
-    [t, nameOf, session, haveReads, readIndex, presence, canModerate, onReact, act, roomId, jump],
+    [t, nameOf, session, haveReads, readIndex, presence, canModerate, onReact, act, roomId, jump, onOpenMedia],
   );
 
   if (!room) {
@@ -191,7 +254,39 @@ export function ChatView({ roomId }: { roomId: number }) {
   const unreadAbove = firstUnreadSeq !== null && oldestLoaded !== null && oldestLoaded > firstUnreadSeq;
 
   return (
-    <section className="panel chat-panel" aria-label={name}>
+    <section
+      className="panel chat-panel"
+      aria-label={name}
+      onDragEnter={(e) => {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        dragDepth.current += 1;
+        setDragging(true);
+      }}
+      onDragOver={(e) => {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        e.dataTransfer.dropEffect = "copy";
+      }}
+      onDragLeave={(e) => {
+        if (!hasFiles(e)) return;
+        dragDepth.current = Math.max(0, dragDepth.current - 1);
+        if (dragDepth.current === 0) setDragging(false);
+      }}
+      onDrop={(e) => {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        dragDepth.current = 0;
+        setDragging(false);
+        addFiles([...e.dataTransfer.files]);
+      }}
+    >
+      {dragging ? (
+        <div className="drop-zone" aria-hidden="true">
+          <Icon name="clip" size={40} />
+          <p>{t("files.dropHere")}</p>
+        </div>
+      ) : null}
       <header className="chat-header">
         <button type="button" className="icon-button back-button" onClick={() => router.navigate({ name: "chats", roomId: null, info: false })} aria-label={t("common.back")}>
           <Icon name="back" />
@@ -207,6 +302,15 @@ export function ChatView({ roomId }: { roomId: number }) {
           <h1>{name}</h1>
           <span className="chat-subtitle">{room.kind === "group" ? t("chat.members", { count: room.member_count }) : room.topic ?? ""}</span>
         </div>
+        <button
+          type="button"
+          className="icon-button"
+          onClick={() => router.navigate({ name: "chats", roomId, info: false, files: true })}
+          aria-label={t("drawer.open")}
+          title={t("drawer.open")}
+        >
+          <Icon name="drawer" />
+        </button>
         <button
           type="button"
           className="icon-button"
@@ -261,8 +365,13 @@ export function ChatView({ roomId }: { roomId: number }) {
           {errorText(t, error)}
         </p>
       ) : null}
+      {fileError ? (
+        <p className="form-error inline" role="alert">
+          {fileError}
+        </p>
+      ) : null}
       <Composer
-        key={`composer-${roomId}`}
+        key={`composer-${roomId}-${composerEpoch}`}
         roomId={roomId}
         myUserId={session.userId}
         members={members}
@@ -278,7 +387,39 @@ export function ChatView({ roomId }: { roomId: number }) {
         }}
         onCancelReply={() => setReplyTo(null)}
         onTyping={() => session.sendTyping(roomId)}
+        uploads={uploads}
+        armed={armed}
+        onAddFiles={addFiles}
+        onSendFiles={(body, draft, replyToId) => {
+          setReplyTo(null);
+          setFileError(null);
+          setStickNonce((n) => n + 1);
+          session.setView({ atBottom: true });
+          session.sendFiles(roomId, { body, draft, replyToId });
+        }}
+        uploadActions={{
+          pause: (id) => session.uploads.pause(id),
+          resume: (id) => session.uploads.resume(id),
+          cancel: (id) => void session.uploads.cancel(id),
+          disarm: () => {
+            const taken = session.uploads.disarm(roomId);
+            if (taken) session.restoreDraft(roomId, taken.draft);
+          },
+        }}
       />
+      {viewIndex >= 0 ? (
+        <Suspense fallback={null}>
+          <Lightbox
+            items={mediaItems}
+            index={viewIndex}
+            onIndex={(i) => {
+              const item = mediaItems[i];
+              if (item) setViewing({ messageId: item.messageId, attachmentId: item.attachment.id });
+            }}
+            onClose={() => setViewing(null)}
+          />
+        </Suspense>
+      ) : null}
       {editing ? (
         <EditDialog
           initial={editing.body ?? ""}

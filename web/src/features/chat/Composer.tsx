@@ -1,7 +1,9 @@
-import { type KeyboardEvent, useEffect, useMemo, useRef, useState } from "react";
+import { type ClipboardEvent, type KeyboardEvent, useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { Member, Message } from "../../lib/model";
 import { Icon } from "../../ui/Icon";
+import { AttachmentTray } from "../files/AttachmentTray";
+import type { ArmedSend, UploadItem } from "../files/uploads";
 import { CompositionTracker, composerKeyAction } from "./ime";
 import { type MentionCandidate, MentionPicker } from "./MentionPicker";
 import { type PickedMention, encodeMentions, mentionQuery } from "./mentions";
@@ -17,6 +19,13 @@ export interface ComposerProps {
   onSend(body: string, replyToId: number | null): void;
   onCancelReply(): void;
   onTyping(): void;
+  /** The room's files on their way (kept by the session across room switches and reloads). */
+  uploads: UploadItem[];
+  armed: ArmedSend | null;
+  onAddFiles(files: File[]): void;
+  /** Send the files with this caption (`draft` is the text as typed, to give back if taken back). */
+  onSendFiles(body: string, draft: string, replyToId: number | null): void;
+  uploadActions: { pause(localId: string): void; resume(localId: string): void; cancel(localId: string): void; disarm(): void };
 }
 
 const TYPING_EVERY_MS = 3_000;
@@ -35,6 +44,7 @@ export function Composer(props: ComposerProps) {
   const [active, setActive] = useState(0);
   const [dismissed, setDismissed] = useState(false);
   const lastTyping = useRef(0);
+  const fileInput = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
     ref.current?.focus();
@@ -104,12 +114,25 @@ export function Composer(props: ComposerProps) {
   function send() {
     // Read the DOM value: after compositionend it holds the committed last syllable.
     const raw = ref.current?.value ?? text;
-    if (!raw.trim()) return;
-    const body = encodeMentions(raw.replace(/\s+$/u, ""), picked);
-    props.onSend(body, props.replyTo?.id ?? null);
+    const withFiles = props.uploads.length > 0;
+    // With files, a send waits for them to upload; an empty one while it waits changes nothing.
+    if (!raw.trim() && (!withFiles || props.armed)) return;
+    const body = raw.trim() ? encodeMentions(raw.replace(/\s+$/u, ""), picked) : "";
+    if (withFiles) props.onSendFiles(body, raw.trim() ? raw : "", props.replyTo?.id ?? null);
+    else props.onSend(body, props.replyTo?.id ?? null);
     setText("");
     setPicked([]);
     props.onDraft("");
+  }
+
+  function onPaste(e: ClipboardEvent<HTMLTextAreaElement>) {
+    // Only a pasted picture (a screenshot) is taken as a file. Anything with text, such as cells
+    // from a spreadsheet that also carry an image of themselves, pastes as text, and the IME is
+    // never involved: nothing is intercepted then.
+    const files = [...e.clipboardData.files];
+    if (files.length === 0 || e.clipboardData.types.includes("text/plain")) return;
+    e.preventDefault();
+    props.onAddFiles(files);
   }
 
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
@@ -166,8 +189,38 @@ export function Composer(props: ComposerProps) {
           </button>
         </div>
       ) : null}
+      <AttachmentTray
+        items={props.uploads}
+        armed={props.armed}
+        onPause={props.uploadActions.pause}
+        onResume={props.uploadActions.resume}
+        onCancel={props.uploadActions.cancel}
+        onDisarm={props.uploadActions.disarm}
+        onPickAgain={() => fileInput.current?.click()}
+      />
       <MentionPicker candidates={candidates} active={active} onPick={pick} />
       <div className="composer-row">
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          hidden
+          onChange={(e) => {
+            const files = [...(e.currentTarget.files ?? [])];
+            // Cleared so that picking the same file again (to resume it) fires a change.
+            e.currentTarget.value = "";
+            if (files.length > 0) props.onAddFiles(files);
+          }}
+        />
+        <button
+          type="button"
+          className="icon-button attach-button"
+          onClick={() => fileInput.current?.click()}
+          aria-label={t("files.attach")}
+          title={t("files.attach")}
+        >
+          <Icon name="clip" />
+        </button>
         <textarea
           ref={ref}
           className="composer-input"
@@ -187,9 +240,10 @@ export function Composer(props: ComposerProps) {
           }}
           onBlur={() => tracker.end()}
           onKeyDown={onKeyDown}
+          onPaste={onPaste}
           maxLength={200000}
         />
-        <button type="button" className="send-button" onClick={send} disabled={!text.trim()} aria-label={t("chat.send")}>
+        <button type="button" className="send-button" onClick={send} disabled={!text.trim() && (props.uploads.length === 0 || props.armed !== null)} aria-label={t("chat.send")}>
           {t("chat.send")}
         </button>
       </div>

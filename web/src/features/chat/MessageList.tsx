@@ -1,6 +1,8 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { type ReactNode, useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
+import { attachmentsHeight } from "../files/layout";
+import { attachmentsOf } from "../files/types";
 import type { TimelineRow } from "./rows";
 
 export interface ScrollRequest {
@@ -43,7 +45,7 @@ function estimateRowHeight(row: TimelineRow | undefined): number {
     case "system":
       return 34;
     case "pending":
-      return 44 + lineBreaks(row.pending.body) * 21;
+      return 44 + lineBreaks(row.pending.body) * 21 + (row.pending.files?.length ?? 0) * 46;
     case "message": {
       const m = row.message;
       let h = row.first ? (row.mine ? 44 : 62) : 38;
@@ -51,6 +53,9 @@ function estimateRowHeight(row: TimelineRow | undefined): number {
       h += lineBreaks(m.body ?? "") * 21;
       if (m.reply_to) h += 50;
       if (m.reactions.length > 0) h += 28;
+      const files = m.deleted_at || m.hidden ? [] : attachmentsOf(m);
+      // The attachments take the place of the text line when there is no caption.
+      if (files.length > 0) h += attachmentsHeight(files) + (m.body ? 8 : -21);
       return h;
     }
   }

@@ -3,6 +3,9 @@ import { useTranslation } from "react-i18next";
 import type { Message, PresenceStatus, ReactionKind } from "../../lib/model";
 import { formatTime } from "../../lib/time";
 import { Avatar } from "../../ui/Avatar";
+import { MessageAttachments } from "../files/MessageAttachments";
+import { filesPreview } from "../files/preview";
+import { attachmentsOf } from "../files/types";
 import { MessageActions } from "./MessageActions";
 import { MessageText } from "./MessageText";
 import { ReactionChips } from "./ReactionChips";
@@ -28,6 +31,7 @@ export interface MessageRowProps {
   onHide(message: Message, hidden: boolean): void;
   onJump(seq: number): void;
   onShowUnread(message: Message): void;
+  onOpenMedia(message: Message, attachmentId: number): void;
 }
 
 /** One KakaoTalk bubble: mine on the right, others on the left with avatar and name. */
@@ -38,6 +42,8 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
   const hidden = !tombstone && m.hidden;
   const showAuthor = !mine && first && !tombstone;
   const myReaction = m.reactions.find((r) => r.user_ids.includes(props.myUserId))?.reaction ?? null;
+  const files = tombstone || hidden ? [] : attachmentsOf(m);
+  const label = m.body || (files.length > 0 ? (filesPreview(m, t) ?? "") : "");
   const meta = (
     <span className="bubble-meta">
       {props.unread > 0 ? (
@@ -70,10 +76,10 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
         <div className="msg-line">
           {mine ? meta : null}
           <div
-            className={`bubble${tombstone || hidden ? " bubble-muted" : ""}${props.mentionsMe ? " bubble-mention" : ""}`}
+            className={`bubble${tombstone || hidden ? " bubble-muted" : ""}${props.mentionsMe ? " bubble-mention" : ""}${files.length > 0 ? " bubble-files" : ""}`}
             tabIndex={0}
             role="article"
-            aria-label={tombstone ? t("chat.unsent") : `${props.senderName}: ${m.body ?? ""}`}
+            aria-label={tombstone ? t("chat.unsent") : `${props.senderName}: ${label}`}
           >
             {tombstone ? (
               <span className="tombstone">{t("chat.unsent")}</span>
@@ -90,9 +96,14 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
               <>
                 {m.forwarded ? <span className="forwarded">{t("chat.forwarded")}</span> : null}
                 {m.reply_to ? <ReplyQuote reply={m.reply_to} nameOf={props.nameOf} onJump={props.onJump} /> : null}
-                <span className="bubble-text">
-                  <MessageText body={m.body ?? ""} myUserId={props.myUserId} nameOf={props.nameOf} />
-                </span>
+                {files.length > 0 ? (
+                  <MessageAttachments attachments={files} mine={mine} onOpen={(id) => props.onOpenMedia(m, id)} />
+                ) : null}
+                {m.body || files.length === 0 ? (
+                  <span className="bubble-text">
+                    <MessageText body={m.body ?? ""} myUserId={props.myUserId} nameOf={props.nameOf} />
+                  </span>
+                ) : null}
                 {m.edited_at ? <span className="edited">{t("chat.edited")}</span> : null}
               </>
             )}
@@ -100,7 +111,7 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
               <MessageActions
                 mine={mine}
                 canModerate={props.canModerate}
-                canEdit
+                canEdit={files.length === 0}
                 onReply={() => props.onReply(m)}
                 onReact={(r) => props.onReact(m, r, r === myReaction)}
                 onCopy={() => void navigator.clipboard?.writeText(m.body ?? "")}

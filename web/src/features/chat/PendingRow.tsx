@@ -1,5 +1,9 @@
 import { useTranslation } from "react-i18next";
 import { errorText } from "../../lib/i18n";
+import { FileIcon } from "../files/FileIcon";
+import { FileName } from "../files/FileName";
+import { formatBytes } from "../files/format";
+import { kindOfType } from "../files/types";
 import type { PendingMessage } from "./outbox";
 
 export interface PendingRowProps {
@@ -10,7 +14,7 @@ export interface PendingRowProps {
 
 /** My message not yet acknowledged: a clock while queued, retry/delete when refused. */
 export function PendingRow({ pending, onRetry, onDiscard }: PendingRowProps) {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const failed = pending.state === "failed";
   return (
     <div className="msg-row mine first last pending" data-client-msg-id={pending.client_msg_id} data-state={pending.state}>
@@ -33,7 +37,20 @@ export function PendingRow({ pending, onRetry, onDiscard }: PendingRowProps) {
             )}
           </span>
           <div className={`bubble${failed ? " bubble-failed" : ""}`}>
-            <span className="bubble-text">{pending.body}</span>
+            {pending.files && pending.files.length > 0 ? (
+              <ul className="pending-files">
+                {pending.files.map((f, i) => (
+                  <li key={i} className="file-card">
+                    <FileIcon kind={kindOfType(f.type)} size={28} />
+                    <span className="file-card-main">
+                      <FileName name={f.name} />
+                      <span className="file-meta">{formatBytes(f.size, i18n.language)}</span>
+                    </span>
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+            {pending.body ? <span className="bubble-text">{pending.body}</span> : null}
             {failed ? <span className="form-error">{errorText(t, pending.error_code)}</span> : null}
           </div>
         </div>
@@ -41,3 +58,4 @@ export function PendingRow({ pending, onRetry, onDiscard }: PendingRowProps) {
     </div>
   );
 }
+

@@ -2,11 +2,22 @@ import { isRetryable, ApiError } from "../../lib/errors";
 import type { Message } from "../../lib/model";
 import { Store } from "../../lib/store";
 
+/** A file going with a pending message (for showing it until the server has the message). */
+export interface PendingFile {
+  name: string;
+  size: number;
+  type: string;
+}
+
 export interface PendingMessage {
   client_msg_id: string;
   room_id: number;
+  /** The text, or the caption of files (may be empty then). */
   body: string;
   reply_to_id: number | null;
+  /** Finished uploads that become the message's attachments (docs/files.md). */
+  upload_ids?: string[];
+  files?: PendingFile[];
   created_at: string;
   /** `pending` is queued or in flight; `failed` was refused by the server and waits for the user. */
   state: "pending" | "failed";
@@ -62,12 +73,18 @@ export class Outbox extends Store<OutboxState> {
     return this.getState().items.filter((i) => i.room_id === roomId);
   }
 
-  async enqueue(roomId: number, body: string, replyToId: number | null = null): Promise<PendingMessage> {
+  async enqueue(
+    roomId: number,
+    body: string,
+    replyToId: number | null = null,
+    uploads?: { uploadIds: string[]; files: PendingFile[] },
+  ): Promise<PendingMessage> {
     const item: PendingMessage = {
       client_msg_id: this.deps.newId(),
       room_id: roomId,
       body,
       reply_to_id: replyToId,
+      ...(uploads && uploads.uploadIds.length > 0 ? { upload_ids: uploads.uploadIds, files: uploads.files } : {}),
       created_at: this.deps.now().toISOString(),
       state: "pending",
       error_code: null,

@@ -81,8 +81,8 @@ export function buildRows(
 
 function sameGroup(a: Message, b: Message, opts: RowOptions): boolean {
   return (
-    a.kind === "text" &&
-    b.kind === "text" &&
+    a.kind !== "system" &&
+    b.kind !== "system" &&
     a.sender_id !== null &&
     a.sender_id === b.sender_id &&
     !a.deleted_at &&

@@ -1,4 +1,5 @@
 import type { Message, ReadPosition } from "../../lib/model";
+import { withNewestAttachments } from "../files/types";
 
 /**
  * Merges messages into a timeline: one entry per id (the copy with the higher event_seq wins, so a
@@ -22,10 +23,16 @@ export function mergeMessages(existing: readonly Message[], incoming: readonly M
     if (!current) {
       byId.set(m.id, m);
       changed = true;
-    } else if (m.event_seq > current.event_seq || (m.event_seq === current.event_seq && !sameContent(current, m))) {
-      // Equal event_seq with other content: an update that did not bump the message's own seq.
+    } else if (m.event_seq > current.event_seq) {
       byId.set(m.id, m);
       changed = true;
+    } else if (m.event_seq === current.event_seq && !sameContent(current, m)) {
+      // Equal event_seq with other content: an update that did not bump the message's own seq.
+      const next = withNewestAttachments(current, m);
+      if (!sameContent(current, next)) {
+        byId.set(m.id, next);
+        changed = true;
+      }
     }
   }
   if (!changed) return existing as Message[];

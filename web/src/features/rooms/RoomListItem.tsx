@@ -1,5 +1,6 @@
 import { useTranslation } from "react-i18next";
 import { plainText } from "../../lib/linkify";
+import { filesPreview } from "../files/preview";
 import type { PresenceStatus, RoomSummary } from "../../lib/model";
 import { formatListTime } from "../../lib/time";
 import { Avatar } from "../../ui/Avatar";
@@ -23,7 +24,7 @@ export function RoomListItem({ room, name, selected, presence, nameOf, onOpen }:
     if (last.deleted_at) preview = t("chat.unsent");
     else if (last.hidden) preview = t("chat.hidden");
     else if (last.kind === "system") preview = t("chat.systemPreview");
-    else preview = plainText(last.body ?? "", nameOf, t("chat.mentionAll"));
+    else preview = plainText(last.body ?? "", nameOf, t("chat.mentionAll")) || (filesPreview(last, t) ?? "");
   }
   return (
     <li className={`room-item${selected ? " selected" : ""}`}>

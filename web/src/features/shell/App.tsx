@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { plainText } from "../../lib/linkify";
 import { useStore } from "../../lib/store";
 import { LoginScreen } from "../auth/LoginScreen";
+import { filesPreview } from "../files/preview";
 import { roomName } from "../rooms/roomName";
 import { AppShell } from "./AppShell";
 import { SessionContext, useApp } from "./context";
@@ -40,7 +41,8 @@ export function App() {
           const sender = message.sender_id !== null ? (nameOf(message.sender_id) ?? "") : "";
           return room.kind === "group" ? `${rn} · ${sender}` : rn;
         },
-        body: (message) => plainText(message.body ?? "", (id) => s.people.name(id), t("chat.mentionAll")),
+        body: (message) =>
+          plainText(message.body ?? "", (id) => s.people.name(id), t("chat.mentionAll")) || (filesPreview(message, t) ?? ""),
         show: (title, options) => void showNotification(title, options),
       },
       userId,
@@ -52,7 +54,7 @@ export function App() {
   useEffect(() => {
     if (!session) return;
     void session.start();
-    const online = () => session.connection.networkOnline();
+    const online = () => session.networkOnline();
     const offline = () => session.connection.networkOffline();
     const visibility = () => session.setView({ visible: !document.hidden });
     const focus = () => session.setView({ visible: !document.hidden });

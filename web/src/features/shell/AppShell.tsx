@@ -1,4 +1,4 @@
-import { useEffect } from "react";
+import { Suspense, lazy, useEffect } from "react";
 import { useTranslation } from "react-i18next";
 import { useStore } from "../../lib/store";
 import { AdminPanel } from "../admin/AdminPanel";
@@ -12,6 +12,9 @@ import { faviconWithBadge, titleWithUnread } from "./badge";
 import { ConnectionBanner } from "./ConnectionBanner";
 import { useApp, useSession } from "./context";
 import { NavRail } from "./NavRail";
+
+// The drawer is opened now and then: it loads on first use, not with the app.
+const FilesDrawer = lazy(() => import("../files/FilesDrawer").then((m) => ({ default: m.FilesDrawer })));
 
 export function AppShell() {
   const { t } = useTranslation();
@@ -32,10 +35,24 @@ export function AppShell() {
     (navigator as Navigator & { setAppBadge?(n?: number): Promise<void> }).setAppBadge?.(unread).catch(() => undefined);
   }, [unread, t]);
 
+  useEffect(() => {
+    // A file dropped outside the chat pane must not make the browser leave the app to open it.
+    const guard = (e: DragEvent) => {
+      if (e.dataTransfer && [...e.dataTransfer.types].includes("Files")) e.preventDefault();
+    };
+    window.addEventListener("dragover", guard);
+    window.addEventListener("drop", guard);
+    return () => {
+      window.removeEventListener("dragover", guard);
+      window.removeEventListener("drop", guard);
+    };
+  }, []);
+
   const roomId = route.name === "chats" ? route.roomId : null;
+  const drawerOpen = route.name === "chats" && route.files === true && roomId !== null;
   const layout = route.name === "settings" || route.name === "admin" ? "wide" : roomId !== null ? "has-room" : "no-room";
   return (
-    <div className={`app-shell layout-${layout}${route.name === "chats" && route.info ? " with-info" : ""}`}>
+    <div className={`app-shell layout-${layout}${(route.name === "chats" && route.info) || drawerOpen ? " with-info" : ""}`}>
       <a className="skip-link" href="#main-content">
         {t("nav.skip")}
       </a>
@@ -57,6 +74,11 @@ export function AppShell() {
         </main>
       ) : null}
       {route.name === "chats" && route.info && roomId !== null ? <RoomInfoPanel roomId={roomId} /> : null}
+      {drawerOpen && roomId !== null ? (
+        <Suspense fallback={null}>
+          <FilesDrawer roomId={roomId} />
+        </Suspense>
+      ) : null}
     </div>
   );
 }

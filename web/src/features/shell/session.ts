@@ -14,7 +14,15 @@ import { PresenceStore } from "../presence/presenceStore";
 import { createMessagingApi, type MessagingApi } from "../rooms/roomsApi";
 import { RoomsStore } from "../rooms/roomsStore";
 import { unwrap } from "../../lib/http";
+import { DrawerStore } from "../files/drawerStore";
+import { type FilesApi, UPLOADS_ENDPOINT, createFilesApi } from "../files/filesApi";
+import { DEFAULT_ATTACHMENT_MAX_BYTES } from "../files/types";
+import type { MediaAccess } from "../files/useMedia";
+import { type ArmedSend, UploadManager } from "../files/uploads";
 import { SnapshotCache } from "./snapshot";
+
+/** The media cookie lives as long as the access token: refresh it this long before. */
+const MEDIA_MARGIN_MS = 60_000;
 
 export interface ViewState {
   /** The room on screen, and whether its newest message is in view with the tab visible. */
@@ -51,6 +59,12 @@ export class Session {
   readonly presence: PresenceStore;
   readonly people: PeopleStore;
   readonly drafts: Drafts;
+  readonly files: FilesApi;
+  readonly uploads: UploadManager;
+  readonly drawer: DrawerStore;
+  readonly media: MediaAccess;
+  /** Bumped when a caption is handed back to a composer (it then re-reads its draft). */
+  readonly composerEpoch = new ValueStore<number>(0);
   readonly connection: RealtimeConnection;
   readonly sync: SyncEngine;
   readonly view = new ValueStore<ViewState>({ roomId: null, atBottom: true, visible: true });
@@ -59,12 +73,30 @@ export class Session {
   private fresh = { rooms: false, people: false };
   private saveTimer: number | null = null;
   private flushTimer: number | null = null;
+  private attachmentMaxBytes = DEFAULT_ATTACHMENT_MAX_BYTES;
+  private lastMediaRefresh = 0;
 
   constructor(deps: SessionDeps) {
     this.userId = deps.userId;
     const fetchImpl = authedFetch(deps.auth, deps.fetch);
     this.client = createApiClient(fetchImpl);
     this.api = createMessagingApi(this.client);
+    this.files = createFilesApi(fetchImpl);
+    this.drawer = new DrawerStore({ api: this.files });
+    this.media = {
+      stale: () => {
+        const tokens = deps.auth.getState().tokens;
+        return !tokens || tokens.expiresAt - MEDIA_MARGIN_MS <= deps.now();
+      },
+      freshen: async (force = false) => {
+        if (force && deps.now() - this.lastMediaRefresh > MEDIA_MARGIN_MS) {
+          this.lastMediaRefresh = deps.now();
+          await deps.auth.refresh().catch(() => null);
+        } else {
+          await deps.auth.accessToken().catch(() => null);
+        }
+      },
+    };
     const client = this.client;
     this.people = new PeopleStore({
       listUsers: (afterId, limit) => unwrap(client.GET("/api/users", { params: { query: { after_id: afterId, limit } } })),
@@ -91,6 +123,15 @@ export class Session {
     this.outbox = new Outbox({
       storage: pendingStorage,
       send: async (p) => {
+        if (p.upload_ids && p.upload_ids.length > 0) {
+          const answer = await this.files.sendWithUploads(p.room_id, {
+            client_msg_id: p.client_msg_id,
+            upload_ids: p.upload_ids,
+            ...(p.body ? { body: p.body } : {}),
+            ...(p.reply_to_id ? { reply_to_id: p.reply_to_id } : {}),
+          });
+          return answer.message;
+        }
         const answer = await this.api.send(p.room_id, {
           client_msg_id: p.client_msg_id,
           body: p.body,
@@ -101,9 +142,30 @@ export class Session {
       onSent: (message) => {
         this.timelines.applyMessage(message);
         this.rooms.applyMessage(message);
+        this.drawer.applyMessage(message);
       },
       newId: () => crypto.randomUUID(),
       now: () => new Date(deps.now()),
+    });
+    this.uploads = new UploadManager({
+      userId: deps.userId,
+      tokens: deps.auth,
+      api: this.files,
+      storage: deps.storage,
+      loadTus: () => import("tus-js-client"),
+      endpoint: UPLOADS_ENDPOINT,
+      maxBytes: () => this.attachmentMaxBytes,
+      newId: () => crypto.randomUUID(),
+      isOnline: deps.isNetworkOnline,
+      onReady: (roomId, send, items) => {
+        void this.outbox.enqueue(roomId, send.body, send.replyToId, {
+          uploadIds: items.map((i) => i.uploadId ?? "").filter(Boolean),
+          files: items.map((i) => ({ name: i.name, size: i.size, type: i.type })),
+        });
+      },
+      onAbandoned: (roomId, send) => this.restoreDraft(roomId, send.draft),
+      createPreview: (file) => URL.createObjectURL(file),
+      revokePreview: (url) => URL.revokeObjectURL(url),
     });
     const timers = {
       setTimeout: (fn: () => void, ms: number) => window.setTimeout(fn, ms),
@@ -118,6 +180,7 @@ export class Session {
         if (message.sender_id !== deps.userId) deps.notify(message);
         if (this.isReading(message.room_id)) this.markRead(message.room_id);
       },
+      onMessage: (message) => this.drawer.applyMessage(message),
       fetchEvents: (roomId, after) => this.api.events(roomId, after),
       onProfileUpdated: (frame) => {
         if (typeof frame.user_id === "number") this.people.applyProfileUpdate(frame.user_id, frame);
@@ -128,6 +191,7 @@ export class Session {
           (m) => {
             this.timelines.applyMessage(m);
             this.rooms.applyMessage(m);
+            this.drawer.applyMessage(m);
           },
           () => undefined,
         );
@@ -167,6 +231,13 @@ export class Session {
     this.rooms.subscribe(() => this.scheduleSave());
     this.timelines.subscribe(() => this.scheduleSave());
     this.people.subscribe(() => this.scheduleSave());
+    void this.uploads.load().catch(() => undefined);
+    void unwrap(this.client.GET("/api/server-info")).then(
+      (info) => {
+        this.attachmentMaxBytes = info.attachment_max_bytes;
+      },
+      () => undefined,
+    );
     await Promise.all([this.outbox.load().catch(() => undefined), this.loadFresh()]);
     this.connection.start();
     void this.outbox.flush();
@@ -228,6 +299,7 @@ export class Session {
 
   stop(): void {
     this.connection.stop();
+    this.uploads.stopAll();
     if (this.flushTimer !== null) window.clearInterval(this.flushTimer);
   }
 
@@ -279,6 +351,32 @@ export class Session {
 
   async send(roomId: number, body: string, replyToId: number | null): Promise<void> {
     await this.outbox.enqueue(roomId, body, replyToId);
+  }
+
+  /**
+   * Sends the room's files with this caption: now if they are all uploaded, else as soon as they
+   * are (the tray says so, and the user can take it back).
+   */
+  sendFiles(roomId: number, send: ArmedSend): boolean {
+    return this.uploads.send(roomId, send);
+  }
+
+  /** Gives a caption back to the room's composer (appended to whatever was typed since). */
+  restoreDraft(roomId: number, text: string): void {
+    if (!text) return;
+    const current = this.drafts.get(roomId);
+    this.drafts.set(roomId, current ? `${text}\n${current}` : text);
+    this.composerEpoch.set((n) => n + 1);
+  }
+
+  maxAttachmentBytes(): number {
+    return this.attachmentMaxBytes;
+  }
+
+  /** The browser is back online: the socket reconnects and stopped uploads continue. */
+  networkOnline(): void {
+    this.connection.networkOnline();
+    this.uploads.networkOnline();
   }
 
   sendTyping(roomId: number): void {

@@ -1,0 +1,249 @@
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { deflateSync } from "node:zlib";
+import { type Page, expect, test } from "@playwright/test";
+import { composer, createDirectRoom, createUser, login, newPage, openRoom, screenshot } from "./support";
+
+// Files (docs/files.md): tus uploads from the composer, thumbnails and the viewer, file cards that
+// follow the scan live, downloads with Korean names, pause/resume and resuming after a reload.
+
+const MiB = 1024 * 1024;
+const dir = mkdtempSync(join(tmpdir(), "sodam-e2e-files-"));
+
+function sha256(data: Buffer): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/** A real PNG (a colour gradient), written with zlib so the server's image decoder accepts it. */
+function png(width: number, height: number): Buffer {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf: Buffer) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = (crcTable[(c ^ b) & 0xff] as number) ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([length, body, sum]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  const rows = Buffer.alloc((width * 3 + 1) * height);
+  for (let y = 0; y < height; y++) {
+    const row = y * (width * 3 + 1);
+    rows[row] = 0; // no filter
+    for (let x = 0; x < width; x++) {
+      rows[row + 1 + x * 3] = Math.round((x / width) * 255);
+      rows[row + 2 + x * 3] = Math.round((y / height) * 255);
+      rows[row + 3 + x * 3] = 160;
+    }
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", deflateSync(rows)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
+
+/** Files are picked from disk (as a user does), so the browser knows their modification time. */
+function fileOnDisk(name: string, data: Buffer): string {
+  const path = join(dir, name);
+  writeFileSync(path, data);
+  return path;
+}
+
+function fileInput(page: Page) {
+  return page.locator('.composer input[type="file"]');
+}
+
+function chip(page: Page, name: string) {
+  return page.locator(".upload-chip", { hasText: name });
+}
+
+async function sendFiles(page: Page) {
+  await page.getByRole("button", { name: "전송" }).click();
+  await expect(page.locator(".upload-chip")).toHaveCount(0);
+}
+
+async function downloadSha(page: Page, card: ReturnType<Page["locator"]>, name: string): Promise<{ sha: string; filename: string }> {
+  const link = card.getByRole("link", { name: `${name} 다운로드` });
+  await expect(link).toBeVisible({ timeout: 60_000 });
+  const [download] = await Promise.all([page.waitForEvent("download"), link.click()]);
+  const path = await download.path();
+  return { sha: sha256(readFileSync(path)), filename: download.suggestedFilename() };
+}
+
+test("a picture: the other side sees the thumbnail, opens the viewer, and the room list says 사진", async ({ browser }) => {
+  const kim = await createUser("김사진");
+  const lee = await createUser("이수신");
+  const roomId = await createDirectRoom(kim, lee);
+  const a = await newPage(browser);
+  const b = await newPage(browser);
+  await login(a.page, kim);
+  await login(b.page, lee);
+  await openRoom(a.page, roomId);
+
+  const path = fileOnDisk("풍경 사진.png", png(480, 320));
+  await fileInput(a.page).setInputFiles(path);
+  await expect(chip(a.page, "풍경 사진.png")).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  await sendFiles(a.page);
+
+  // Lee's room list: a picture without a caption reads "사진".
+  await expect(b.page.locator(`[data-room-id="${roomId}"] .room-item-preview`)).toHaveText("사진");
+  await openRoom(b.page, roomId);
+  const thumb = b.page.locator(".msg-row.theirs .media-thumb").first();
+  // The box is reserved at the picture's shape before anything loads (no layout shift).
+  await expect(thumb).toBeVisible();
+  const img = thumb.locator("img");
+  await expect(img).toBeVisible({ timeout: 60_000 }); // once the thumbnail job is done
+  await expect.poll(() => img.evaluate((el: HTMLImageElement) => (el.complete ? el.naturalWidth : 0)), { timeout: 30_000 }).toBeGreaterThan(0);
+  const box = await thumb.boundingBox();
+  expect(box && Math.round(box.width / box.height * 10) / 10).toBe(1.5);
+
+  await thumb.click();
+  const viewer = b.page.getByRole("dialog", { name: "사진·동영상 보기" });
+  await expect(viewer).toBeVisible();
+  await expect(viewer).toContainText("풍경 사진.png");
+  const large = viewer.locator("img.lightbox-img:not(.placeholder)");
+  await expect.poll(() => large.evaluate((el: HTMLImageElement) => (el.complete ? el.naturalWidth : 0)), { timeout: 30_000 }).toBeGreaterThan(0);
+  await screenshot(b.page, "files-viewer");
+  await b.page.keyboard.press("Escape");
+  await expect(viewer).toHaveCount(0);
+  await screenshot(b.page, "files-thumbnail");
+
+  await a.context.close();
+  await b.context.close();
+});
+
+test("a 5 MB file: its card follows the scan live, the other side downloads it intact with its Korean name", async ({ browser }) => {
+  const kim = await createUser("김보냄");
+  const lee = await createUser("이받음");
+  const roomId = await createDirectRoom(kim, lee);
+  const a = await newPage(browser);
+  const b = await newPage(browser);
+  await login(a.page, kim);
+  await login(b.page, lee);
+  await openRoom(a.page, roomId);
+  await openRoom(b.page, roomId);
+
+  const name = "회의 자료 2026 1분기.bin";
+  const data = randomBytes(5 * MiB);
+  await fileInput(a.page).setInputFiles(fileOnDisk(name, data));
+  await expect(chip(a.page, name)).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  await composer(a.page).fill("자료 보내드립니다");
+  await composer(a.page).press("Enter");
+  await expect(a.page.locator(".upload-chip")).toHaveCount(0);
+
+  const mine = a.page.locator(".msg-row.mine .file-card", { hasText: name });
+  const theirs = b.page.locator(".msg-row.theirs .file-card", { hasText: name });
+  await expect(theirs).toBeVisible();
+  await expect(theirs).toContainText("5 MB");
+  await expect(b.page.locator(".msg-row.theirs .bubble-text", { hasText: "자료 보내드립니다" })).toBeVisible();
+  // The scan finishes in the background; both cards change without a reload.
+  await expect(mine).not.toHaveAttribute("data-scan", "pending", { timeout: 60_000 });
+  await expect(theirs).not.toHaveAttribute("data-scan", "pending", { timeout: 60_000 });
+  await expect(theirs).not.toHaveAttribute("data-scan", "infected");
+
+  const got = await downloadSha(b.page, theirs, name);
+  expect(got.sha).toBe(sha256(data));
+  expect(got.filename).toBe(name);
+
+  // The drawer lists it under 파일.
+  await b.page.getByRole("button", { name: "서랍 (사진·동영상·파일)" }).click();
+  const drawer = b.page.locator(".drawer-panel");
+  await drawer.getByRole("tab", { name: "파일" }).click();
+  await expect(drawer.locator(".file-card", { hasText: name })).toBeVisible();
+  await screenshot(b.page, "files-drawer");
+
+  await a.context.close();
+  await b.context.close();
+});
+
+test("pause and resume an upload, then continue it after a reload by picking the same file", async ({ browser }) => {
+  const kim = await createUser("김이어");
+  const lee = await createUser("이기다");
+  const roomId = await createDirectRoom(kim, lee);
+  const a = await newPage(browser);
+  await login(a.page, kim);
+  await openRoom(a.page, roomId);
+
+  const name = "큰 파일 (20MB).bin";
+  const data = randomBytes(20 * MiB);
+  const path = fileOnDisk(name, data);
+
+  // Hold the PATCH at 8 MiB, then the one at 16 MiB: the test acts while they are in flight.
+  const requests: string[] = [];
+  a.page.on("request", (r) => {
+    if (r.url().includes("/api/uploads")) requests.push(`${r.method()} ${r.headers()["upload-offset"] ?? ""}`.trim());
+  });
+  const toHold = new Set([String(8 * MiB), String(16 * MiB)]);
+  const held: { offset: string; release(): void }[] = [];
+  await a.page.route(/\/api\/uploads\/[^/?]+$/u, async (route) => {
+    const request = route.request();
+    const offset = (await request.headerValue("upload-offset")) ?? "";
+    if (request.method() === "PATCH" && toHold.delete(offset)) {
+      await new Promise<void>((release) => held.push({ offset, release }));
+      await route.abort().catch(() => undefined); // the page gave up on it already
+      return;
+    }
+    await route.continue().catch(() => undefined);
+  });
+
+  await fileInput(a.page).setInputFiles(path);
+  const item = chip(a.page, name);
+  await expect.poll(() => held.length, { timeout: 30_000 }).toBe(1);
+  await expect.poll(() => item.locator("progress").evaluate((el: HTMLProgressElement) => el.value)).toBeGreaterThanOrEqual(40);
+
+  await item.getByRole("button", { name: "일시 정지" }).click();
+  await expect(item).toHaveAttribute("data-state", "paused");
+  held.shift()?.release();
+  const beforeResume = requests.length;
+
+  await item.getByRole("button", { name: "계속 올리기" }).click();
+  // tus asks the server where it stands, then continues from 8 MiB: nothing is sent twice.
+  await expect.poll(() => held.length, { timeout: 30_000 }).toBe(1);
+  expect(requests.slice(beforeResume)).toEqual(["HEAD", `PATCH ${8 * MiB}`, `PATCH ${16 * MiB}`]);
+
+  // The page reloads mid-upload. The upload comes back as interrupted, at the server's offset.
+  await a.page.reload();
+  held.shift()?.release();
+  await expect(a.page.getByRole("navigation", { name: "주 메뉴" })).toBeVisible();
+  await openRoom(a.page, roomId);
+  const again = chip(a.page, name);
+  await expect(again).toHaveAttribute("data-state", "interrupted");
+  await expect(again).toContainText("계속 올리려면 같은 파일을 다시 선택하세요");
+  await expect(again).toContainText("16 MB / 20 MB");
+
+  const beforeRepick = requests.length;
+  await fileInput(a.page).setInputFiles(path);
+  await expect(again).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  // The same server upload, continued from 16 MiB (no new POST).
+  expect(requests.slice(beforeRepick).filter((r) => !r.startsWith("HEAD"))).toEqual([`PATCH ${16 * MiB}`]);
+  expect(requests.filter((r) => r === "POST")).toHaveLength(1);
+  await sendFiles(a.page);
+
+  const b = await newPage(browser);
+  await login(b.page, lee);
+  await openRoom(b.page, roomId);
+  const card = b.page.locator(".msg-row.theirs .file-card", { hasText: name });
+  await expect(card).toBeVisible();
+  const got = await downloadSha(b.page, card, name);
+  expect(got.sha).toBe(sha256(data));
+
+  await a.context.close();
+  await b.context.close();
+});

@@ -1,0 +1,37 @@
+import { describe, expect, it } from "vitest";
+import { attachment } from "../../test/factories";
+import { downloadPermission, scanBadge } from "./scan";
+
+describe("scan badge", () => {
+  it("maps every scan state to its label and tone", () => {
+    expect(scanBadge(attachment({ scan_state: "pending" }))).toEqual({ tone: "pending", label: "scan.pending", reason: null });
+    expect(scanBadge(attachment({ scan_state: "clean" }))).toEqual({ tone: "ok", label: "scan.clean", reason: null });
+    expect(scanBadge(attachment({ scan_state: "infected" }))).toEqual({ tone: "blocked", label: "scan.infected", reason: null });
+    expect(scanBadge(attachment({ scan_state: "unscanned", scan_reason: "too_large" }))).toEqual({
+      tone: "warn",
+      label: "scan.unscanned",
+      reason: "scanReason.too_large",
+    });
+    expect(scanBadge(attachment({ scan_state: "unscanned", scan_reason: null })).reason).toBe("scanReason.unknown");
+  });
+});
+
+describe("download permission", () => {
+  it("lets the uploader have their own file while it is scanned, and the others once downloadable", () => {
+    const pending = attachment({ scan_state: "pending", downloadable: false });
+    expect(downloadPermission(pending, true)).toEqual({ allowed: true, reason: null });
+    expect(downloadPermission(pending, false)).toEqual({ allowed: false, reason: "downloadBlocked.scanning" });
+    expect(downloadPermission(attachment({ scan_state: "clean", downloadable: true }), false).allowed).toBe(true);
+    expect(downloadPermission(attachment({ scan_state: "unscanned", scan_reason: "scanner_disabled", downloadable: true }), false).allowed).toBe(true);
+    expect(downloadPermission(attachment({ scan_state: "unscanned", scan_reason: "scanner_error", downloadable: false }), false)).toEqual({
+      allowed: false,
+      reason: "downloadBlocked.notScanned",
+    });
+  });
+
+  it("blocks an infected file for everyone, the uploader included", () => {
+    const infected = attachment({ scan_state: "infected", downloadable: false });
+    expect(downloadPermission(infected, true)).toEqual({ allowed: false, reason: "downloadBlocked.infected" });
+    expect(downloadPermission(infected, false)).toEqual({ allowed: false, reason: "downloadBlocked.infected" });
+  });
+});
