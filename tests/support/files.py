@@ -133,6 +133,7 @@ async def run_jobs(app: Any, *, kinds: set[str] | None = None) -> int:
     """Runs every job that is due, in this task, until none is left (the embedded runner is
     off in these tests, so nothing runs behind the test's back); returns how many ran. A
     handler's exception propagates: a test sees it."""
+    from sodam.services.jobs import RetryLater
     from sodam.workers.handlers import build_handlers
 
     services = app.state.services
@@ -146,7 +147,13 @@ async def run_jobs(app: Any, *, kinds: set[str] | None = None) -> int:
             if kinds is not None and job.kind not in kinds:
                 await services.jobs.release([job], worker_id="test-runner")
                 continue
-            await handlers[job.kind](job)
+            try:
+                await handlers[job.kind](job)
+            except RetryLater as exc:
+                await services.jobs.retry(
+                    job, worker_id="test-runner", reason=exc.reason, delay_s=exc.delay_s
+                )
+                continue
             await services.jobs.complete(job, worker_id="test-runner")
             ran += 1
         if kinds is not None and all(job.kind not in kinds for job in claimed.jobs):

@@ -30,6 +30,9 @@ from sodam.services.views import build_views_txn
 UPLOAD_NOT_FOUND = ("upload_not_found", "No such upload.")
 SCAN_JOB = "files.scan"
 THUMBNAIL_JOB = "files.thumbnail"
+# A scan waits out a scanner outage rather than giving up: until it ends the file stays pending
+# (fail closed), so the job must not go dead after the runner's default ten attempts.
+SCAN_MAX_ATTEMPTS = 2000
 
 
 def check_upload_ids(upload_ids: Sequence[str]) -> list[str]:
@@ -98,6 +101,7 @@ def attach_uploads_txn(
                 payload={"attachment_id": attachment_id},
                 now=now,
                 dedupe_key=f"{SCAN_JOB}:{attachment_id}",
+                max_attempts=SCAN_MAX_ATTEMPTS,
             )
         if kind in THUMBNAIL_KINDS:
             enqueue_txn(

@@ -172,6 +172,7 @@ def test_wire_shape_of_a_plain_message() -> None:
         "hidden": False,
         "reactions": [{"reaction": "heart", "count": 2, "user_ids": [3, 4]}],
         "unread_count": 1,
+        "attachments": [],
     }
 
 
