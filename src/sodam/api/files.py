@@ -147,9 +147,9 @@ async def _stream(files: FileService, key: str, start: int, end: int) -> AsyncIt
         await asyncio.to_thread(reader.close)
 
 
-@router.api_route(
+@router.head("/api/files/{attachment_id}", include_in_schema=False)
+@router.get(
     "/api/files/{attachment_id}",
-    methods=["GET", "HEAD"],
     operation_id="files_download",
     responses={
         200: {"content": {"application/octet-stream": {}}, "description": "The file"},
@@ -179,9 +179,9 @@ async def download(
     return _serve(request, files, access, thumbnail=False)
 
 
-@router.api_route(
+@router.head("/api/files/{attachment_id}/thumbnail", include_in_schema=False)
+@router.get(
     "/api/files/{attachment_id}/thumbnail",
-    methods=["GET", "HEAD"],
     operation_id="files_thumbnail",
     responses={
         200: {"content": {"image/webp": {}}, "description": "The thumbnail (WebP)"},
