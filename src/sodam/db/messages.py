@@ -418,16 +418,3 @@ def select_events_after(
         for r in ev_rows
     ]
     return found, events
-
-
-def select_messages_at(
-    conn: sa.Connection, keys: Sequence[tuple[int, int]]
-) -> dict[RoomId, Message]:
-    """The messages at the given (room_id, seq) pairs, keyed by room (room list previews)."""
-    keys = [k for k in keys if k[1] > 0]
-    if not keys:
-        return {}
-    rows = conn.execute(
-        sa.select(*_COLUMNS).where(sa.tuple_(messages.c.room_id, messages.c.seq).in_(keys))
-    )
-    return {RoomId(r.room_id): message_from_row(r) for r in rows}

@@ -9,8 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from sodam.db.messages import message_columns, message_from_row
 from sodam.db.tables import chat_rooms, message_mentions, messages, profiles, room_members
+from sodam.db.types import BigId
 from sodam.domain.ids import MessageId, RoomId, UserId
+from sodam.domain.messages import Message
 from sodam.domain.rooms import Membership, Room
 
 
@@ -283,19 +286,25 @@ class RoomListRow:
     peer_user_id: UserId | None
     peer_name: str | None
     unread_mentions: int
+    last_message: Message | None
 
 
-def select_room_list(
-    conn: sa.Connection, user_id: UserId, room_id: RoomId | None = None
-) -> list[RoomListRow]:
-    """Every room of the user with what the room list shows, in one statement.
+def _room_list_statement(*, one_room: bool) -> sa.Select[Any]:
+    """Every room of ``:user_id`` (or only ``:room_id``) with what the room list shows.
 
-    The last message comes from the UNIQUE(room_id, seq) index; unread mentions from the
-    (user_id, room_id, seq) index; the peer of a 1:1 room from its two-member list.
+    Built once at import with bind parameters, so a call only binds values and hits SQLAlchemy's
+    compiled cache (building and compiling this statement per call cost more than running it).
+    Plans (docs/performance.md, "The room list"): the user's rooms from the (user_id, room_id)
+    index; the last message joined on ``chat_rooms.last_seq`` through UNIQUE(room_id, seq);
+    unread mentions from the (user_id, room_id, seq) index; unread <@all> messages from the
+    partial index on messages WHERE mentions_all; the peer of a 1:1 room from its members.
     """
+    user_id = sa.bindparam("user_id", type_=BigId)
     me = room_members.alias("me")
     peer = room_members.alias("peer")
+    last = messages.alias("last")
     peer_id = (
+        # correlate: the peer lookup must refer to the outer room row, not a copy of it
         sa.select(peer.c.user_id)
         .where(peer.c.room_id == chat_rooms.c.id, peer.c.user_id != user_id)
         .limit(1)
@@ -303,12 +312,12 @@ def select_room_list(
         .scalar_subquery()
     )
     peer_name = (
-        # correlate: the inner peer lookup must refer to the outer room row, not a copy of it
         sa.select(profiles.c.display_name)
         .where(profiles.c.user_id == peer_id)
         .correlate(chat_rooms)
         .scalar_subquery()
     )
+    is_direct = chat_rooms.c.kind == "direct"
     mentions = (
         sa.select(sa.func.count())
         .select_from(message_mentions)
@@ -319,14 +328,17 @@ def select_room_list(
         )
         .scalar_subquery()
     )
-    # <@all> messages count for everyone but their sender (a partial index holds only them),
-    # unless the message also names the user (already counted above).
+    # <@all> messages count for everyone but their sender, unless the message also names the
+    # user (already counted above). The predicate must read exactly like the partial index's
+    # WHERE (``mentions_all``): SQLite uses a partial index only for a term identical to it, and
+    # SQLAlchemy renders the Boolean column as ``mentions_all = 1`` there, which made this a
+    # walk over every unread message of every room.
     mentioned_all = (
         sa.select(sa.func.count())
         .select_from(messages)
         .where(
             messages.c.room_id == chat_rooms.c.id,
-            messages.c.mentions_all,
+            sa.literal_column("messages.mentions_all"),
             messages.c.seq > me.c.last_read_seq,
             messages.c.deleted_at.is_(None),
             sa.or_(messages.c.sender_id.is_(None), messages.c.sender_id != user_id),
@@ -340,30 +352,57 @@ def select_room_list(
     query = (
         sa.select(
             chat_rooms,
-            me.c.room_id,
-            me.c.user_id,
-            me.c.role,
-            me.c.joined_at,
-            me.c.joined_seq,
-            me.c.visible_from_seq,
-            me.c.joined_event_seq,
-            me.c.last_read_seq,
-            me.c.muted,
-            me.c.favourite,
-            me.c.archived,
-            peer_id.label("peer_user_id"),
-            peer_name.label("peer_name"),
+            *(me.c[name] for name in _MEMBERSHIP_FIELDS),
+            # Only 1:1 rooms show a peer; CASE spares the lookups for every other room.
+            sa.case((is_direct, peer_id)).label("peer_user_id"),
+            sa.case((is_direct, peer_name)).label("peer_name"),
             (mentions + mentioned_all).label("unread_mentions"),
+            *message_columns(last, _LAST),
         )
         .join(me, me.c.room_id == chat_rooms.c.id)
+        # The preview in the same statement (one snapshot: on PostgreSQL's READ COMMITTED a
+        # second statement could see a newer last message than this row's last_seq).
+        .outerjoin(
+            last, sa.and_(last.c.room_id == chat_rooms.c.id, last.c.seq == chat_rooms.c.last_seq)
+        )
         .where(me.c.user_id == user_id)
         .order_by(chat_rooms.c.last_message_at.desc(), chat_rooms.c.id.desc())
     )
-    if room_id is not None:
-        query = query.where(chat_rooms.c.id == room_id)
+    if one_room:
+        query = query.where(chat_rooms.c.id == sa.bindparam("room_id", type_=BigId))
+    return query
+
+
+_LAST = "lastmsg_"
+_MEMBERSHIP_FIELDS = (
+    "room_id",
+    "user_id",
+    "role",
+    "joined_at",
+    "joined_seq",
+    "visible_from_seq",
+    "joined_event_seq",
+    "last_read_seq",
+    "muted",
+    "favourite",
+    "archived",
+)
+_ROOM_LIST = _room_list_statement(one_room=False)
+_ROOM_LIST_ONE = _room_list_statement(one_room=True)
+
+
+def select_room_list(
+    conn: sa.Connection, user_id: UserId, room_id: RoomId | None = None
+) -> list[RoomListRow]:
+    """Every room of the user (or only ``room_id``) with what the room list shows, the last
+    message included, in one statement whatever the number of rooms."""
+    if room_id is None:
+        rows = conn.execute(_ROOM_LIST, {"user_id": user_id})
+    else:
+        rows = conn.execute(_ROOM_LIST_ONE, {"user_id": user_id, "room_id": room_id})
     out: list[RoomListRow] = []
-    for r in conn.execute(query):
-        peer_user = UserId(r.peer_user_id) if r.kind == "direct" and r.peer_user_id else None
+    for r in rows:
+        peer_user = UserId(r.peer_user_id) if r.peer_user_id else None
         out.append(
             RoomListRow(
                 room=_room(r),
@@ -371,6 +410,7 @@ def select_room_list(
                 peer_user_id=peer_user,
                 peer_name=r.peer_name if peer_user else None,
                 unread_mentions=int(r.unread_mentions),
+                last_message=message_from_row(r, _LAST) if r.lastmsg_id is not None else None,
             )
         )
     return out
