@@ -52,6 +52,120 @@ def _membership(row: Any) -> Membership:
     )
 
 
+_b = sa.bindparam
+
+
+def _set(column: sa.Column[Any]) -> sa.BindParameter[Any]:
+    """A bound value for ``column`` in an UPDATE's SET clause, with the column's type. Named
+    ``set_<column>``: SQLAlchemy reserves a column's own name for its automatic SET parameter."""
+    return sa.bindparam(f"set_{column.name}", type_=column.type)
+
+
+# Statements are built once at import, with bind parameters, and run with parameter dicts, so a
+# call costs a compiled-cache lookup instead of building and compiling the statement anew
+# (docs/performance.md, "The send path").
+_INSERT_ROOM = sa.insert(chat_rooms).returning(chat_rooms.c.id)
+_ROOM_ID_BY_DIRECT_KEY = sa.select(chat_rooms.c.id).where(chat_rooms.c.direct_key == _b("key"))
+_ROOM = sa.select(chat_rooms).where(chat_rooms.c.id == _b("room_id"))
+_ROOM_AND_MEMBERSHIP = (
+    sa.select(
+        chat_rooms,
+        room_members.c.room_id,
+        room_members.c.user_id,
+        room_members.c.role,
+        room_members.c.joined_at,
+        room_members.c.joined_seq,
+        room_members.c.visible_from_seq,
+        room_members.c.joined_event_seq,
+        room_members.c.last_read_seq,
+        room_members.c.muted,
+        room_members.c.favourite,
+        room_members.c.archived,
+    )
+    .join(room_members, room_members.c.room_id == chat_rooms.c.id)
+    .where(chat_rooms.c.id == _b("room_id"), room_members.c.user_id == _b("user_id"))
+)
+_INSERT_MEMBER = sa.insert(room_members)
+_DELETE_MEMBER = sa.delete(room_members).where(
+    room_members.c.room_id == _b("room_id"), room_members.c.user_id == _b("user_id")
+)
+_REFRESH_MEMBER_COUNT = (
+    sa.update(chat_rooms)
+    .where(chat_rooms.c.id == _b("room_id"))
+    .values(
+        member_count=sa.select(sa.func.count())
+        .where(room_members.c.room_id == _b("room_id"))
+        .scalar_subquery()
+    )
+    .returning(chat_rooms.c.member_count)
+)
+_NEXT_EVENT_SEQ = (
+    sa.update(chat_rooms)
+    .where(chat_rooms.c.id == _b("room_id"))
+    .values(last_event_seq=chat_rooms.c.last_event_seq + 1)
+    .returning(chat_rooms.c.last_seq, chat_rooms.c.last_event_seq)
+)
+_NEXT_MESSAGE_SEQS = (
+    sa.update(chat_rooms)
+    .where(chat_rooms.c.id == _b("room_id"))
+    .values(
+        last_event_seq=chat_rooms.c.last_event_seq + 1,
+        last_seq=chat_rooms.c.last_seq + 1,
+        last_message_at=_set(chat_rooms.c.last_message_at),
+    )
+    .returning(chat_rooms.c.last_seq, chat_rooms.c.last_event_seq)
+)
+# The columns to change come as parameters named after them (SQLAlchemy adds them to SET).
+_UPDATE_ROOM = sa.update(chat_rooms).where(chat_rooms.c.id == _b("where_room_id"))
+_UPDATE_MEMBER = sa.update(room_members).where(
+    room_members.c.room_id == _b("where_room_id"), room_members.c.user_id == _b("where_user_id")
+)
+_MEMBER_ROOM_IDS = sa.select(room_members.c.room_id).where(room_members.c.user_id == _b("user_id"))
+_MEMBERS_PAGE = (
+    sa.select(
+        room_members.c.user_id,
+        profiles.c.display_name,
+        room_members.c.role,
+        room_members.c.joined_at,
+        room_members.c.last_read_seq,
+    )
+    .join(profiles, profiles.c.user_id == room_members.c.user_id)
+    .where(room_members.c.room_id == _b("room_id"), room_members.c.user_id > _b("after_user_id"))
+    .order_by(room_members.c.user_id)
+    .limit(_b("limit"))
+)
+_MEMBER_USER_IDS = sa.select(room_members.c.user_id).where(room_members.c.room_id == _b("room_id"))
+_OLDEST_OTHER_MEMBER = (
+    sa.select(room_members.c.user_id)
+    .where(room_members.c.room_id == _b("room_id"), room_members.c.user_id != _b("user_id"))
+    .order_by(
+        sa.case((room_members.c.role == "admin", 0), else_=1),
+        room_members.c.joined_at,
+        room_members.c.user_id,
+    )
+    .limit(1)
+)
+_MEMBERS_AMONG = (
+    sa.select(room_members.c.user_id)
+    .where(
+        room_members.c.room_id == _b("room_id"),
+        room_members.c.user_id.in_(_b("user_ids", expanding=True)),
+    )
+    .order_by(room_members.c.user_id)
+)
+_MAX_VISIBLE_FROM = sa.select(sa.func.max(room_members.c.visible_from_seq)).where(
+    room_members.c.room_id == _b("room_id")
+)
+_MEMBER_ROOM_HEADS = (
+    sa.select(chat_rooms.c.id, chat_rooms.c.last_event_seq)
+    .join(room_members, room_members.c.room_id == chat_rooms.c.id)
+    .where(room_members.c.user_id == _b("user_id"))
+)
+_ROOM_HEADS = sa.select(chat_rooms.c.id, chat_rooms.c.last_event_seq).where(
+    chat_rooms.c.id.in_(_b("room_ids", expanding=True))
+)
+
+
 def insert_room(
     conn: sa.Connection,
     *,
@@ -64,38 +178,32 @@ def insert_room(
     now: dt.datetime,
 ) -> RoomId | None:
     """Inserts a room; None when a direct room with that key already exists (a lost race)."""
-    stmt = (
-        sa.insert(chat_rooms)
-        .values(
-            kind=kind,
-            name=name,
-            topic=topic,
-            direct_key=direct_key,
-            history_visibility=history_visibility,
-            created_by=created_by,
-            created_at=now,
-            last_message_at=now,
-        )
-        .returning(chat_rooms.c.id)
-    )
+    values = {
+        "kind": kind,
+        "name": name,
+        "topic": topic,
+        "direct_key": direct_key,
+        "history_visibility": history_visibility,
+        "created_by": created_by,
+        "created_at": now,
+        "last_message_at": now,
+    }
     if direct_key is None:
-        return RoomId((conn.execute(stmt)).scalar_one())
+        return RoomId(conn.execute(_INSERT_ROOM, values).scalar_one())
     try:
         with conn.begin_nested():
-            return RoomId((conn.execute(stmt)).scalar_one())
+            return RoomId(conn.execute(_INSERT_ROOM, values).scalar_one())
     except IntegrityError:
         return None
 
 
 def select_room_id_by_direct_key(conn: sa.Connection, key: str) -> RoomId | None:
-    found = (
-        conn.execute(sa.select(chat_rooms.c.id).where(chat_rooms.c.direct_key == key))
-    ).scalar_one_or_none()
+    found = conn.execute(_ROOM_ID_BY_DIRECT_KEY, {"key": key}).scalar_one_or_none()
     return RoomId(found) if found is not None else None
 
 
 def select_room(conn: sa.Connection, room_id: RoomId) -> Room | None:
-    row = (conn.execute(sa.select(chat_rooms).where(chat_rooms.c.id == room_id))).first()
+    row = conn.execute(_ROOM, {"room_id": room_id}).first()
     return _room(row) if row else None
 
 
@@ -103,26 +211,7 @@ def select_room_and_membership(
     conn: sa.Connection, room_id: RoomId, user_id: UserId
 ) -> tuple[Room, Membership] | None:
     """The room and the caller's membership in one statement (the authorisation choke point)."""
-    row = (
-        conn.execute(
-            sa.select(
-                chat_rooms,
-                room_members.c.room_id,
-                room_members.c.user_id,
-                room_members.c.role,
-                room_members.c.joined_at,
-                room_members.c.joined_seq,
-                room_members.c.visible_from_seq,
-                room_members.c.joined_event_seq,
-                room_members.c.last_read_seq,
-                room_members.c.muted,
-                room_members.c.favourite,
-                room_members.c.archived,
-            )
-            .join(room_members, room_members.c.room_id == chat_rooms.c.id)
-            .where(chat_rooms.c.id == room_id, room_members.c.user_id == user_id)
-        )
-    ).first()
+    row = conn.execute(_ROOM_AND_MEMBERSHIP, {"room_id": room_id, "user_id": user_id}).first()
     if row is None:
         return None
     return _room(row), _membership(row)
@@ -143,19 +232,20 @@ def insert_member(
     try:
         with conn.begin_nested():
             conn.execute(
-                sa.insert(room_members).values(
-                    room_id=room_id,
-                    user_id=user_id,
-                    role=role,
-                    joined_at=now,
-                    joined_seq=joined_seq,
-                    joined_event_seq=joined_event_seq,
-                    visible_from_seq=visible_from_seq,
+                _INSERT_MEMBER,
+                {
+                    "room_id": room_id,
+                    "user_id": user_id,
+                    "role": role,
+                    "joined_at": now,
+                    "joined_seq": joined_seq,
+                    "joined_event_seq": joined_event_seq,
+                    "visible_from_seq": visible_from_seq,
                     # Joining counts as having read everything before: the unread arithmetic
                     # then never counts a newcomer for older messages (domain/unread.py).
-                    last_read_seq=joined_seq,
-                    last_read_at=now,
-                )
+                    "last_read_seq": joined_seq,
+                    "last_read_at": now,
+                },
             )
     except IntegrityError:
         return False
@@ -163,26 +253,12 @@ def insert_member(
 
 
 def delete_member(conn: sa.Connection, room_id: RoomId, user_id: UserId) -> bool:
-    result = conn.execute(
-        sa.delete(room_members).where(
-            room_members.c.room_id == room_id, room_members.c.user_id == user_id
-        )
-    )
+    result = conn.execute(_DELETE_MEMBER, {"room_id": room_id, "user_id": user_id})
     return result.rowcount == 1
 
 
 def refresh_member_count(conn: sa.Connection, room_id: RoomId) -> int:
-    count = sa.select(sa.func.count()).where(room_members.c.room_id == room_id).scalar_subquery()
-    return int(
-        (
-            conn.execute(
-                sa.update(chat_rooms)
-                .where(chat_rooms.c.id == room_id)
-                .values(member_count=count)
-                .returning(chat_rooms.c.member_count)
-            )
-        ).scalar_one()
-    )
+    return int(conn.execute(_REFRESH_MEMBER_COUNT, {"room_id": room_id}).scalar_one())
 
 
 def next_seqs(
@@ -193,37 +269,27 @@ def next_seqs(
     The UPDATE locks the room row until commit (PostgreSQL; SQLite serialises all writers), so
     seqs are handed out in commit order and a reader never sees seq N before N-1 commits.
     """
-    values: dict[str, Any] = {"last_event_seq": chat_rooms.c.last_event_seq + 1}
     if message:
-        values["last_seq"] = chat_rooms.c.last_seq + 1
-        values["last_message_at"] = now
-    row = (
-        conn.execute(
-            sa.update(chat_rooms)
-            .where(chat_rooms.c.id == room_id)
-            .values(**values)
-            .returning(chat_rooms.c.last_seq, chat_rooms.c.last_event_seq)
-        )
-    ).one()
+        row = conn.execute(
+            _NEXT_MESSAGE_SEQS, {"room_id": room_id, "set_last_message_at": now}
+        ).one()
+    else:
+        row = conn.execute(_NEXT_EVENT_SEQ, {"room_id": room_id}).one()
     return int(row.last_seq), int(row.last_event_seq)
 
 
 def update_room_fields(conn: sa.Connection, room_id: RoomId, values: dict[str, Any]) -> None:
-    conn.execute(sa.update(chat_rooms).where(chat_rooms.c.id == room_id).values(**values))
+    conn.execute(_UPDATE_ROOM, {"where_room_id": room_id, **values})
 
 
 def update_member_fields(
     conn: sa.Connection, room_id: RoomId, user_id: UserId, values: dict[str, Any]
 ) -> None:
-    conn.execute(
-        sa.update(room_members)
-        .where(room_members.c.room_id == room_id, room_members.c.user_id == user_id)
-        .values(**values)
-    )
+    conn.execute(_UPDATE_MEMBER, {"where_room_id": room_id, "where_user_id": user_id, **values})
 
 
 def select_member_room_ids(conn: sa.Connection, user_id: UserId) -> list[RoomId]:
-    rows = conn.execute(sa.select(room_members.c.room_id).where(room_members.c.user_id == user_id))
+    rows = conn.execute(_MEMBER_ROOM_IDS, {"user_id": user_id})
     return [RoomId(r) for r in rows.scalars()]
 
 
@@ -240,17 +306,7 @@ def select_members(
     conn: sa.Connection, room_id: RoomId, *, after_user_id: int = 0, limit: int = 1000
 ) -> list[MemberRow]:
     rows = conn.execute(
-        sa.select(
-            room_members.c.user_id,
-            profiles.c.display_name,
-            room_members.c.role,
-            room_members.c.joined_at,
-            room_members.c.last_read_seq,
-        )
-        .join(profiles, profiles.c.user_id == room_members.c.user_id)
-        .where(room_members.c.room_id == room_id, room_members.c.user_id > after_user_id)
-        .order_by(room_members.c.user_id)
-        .limit(limit)
+        _MEMBERS_PAGE, {"room_id": room_id, "after_user_id": after_user_id, "limit": limit}
     )
     return [
         MemberRow(UserId(r.user_id), r.display_name, r.role, r.joined_at, r.last_read_seq)
@@ -259,7 +315,7 @@ def select_members(
 
 
 def select_member_user_ids(conn: sa.Connection, room_id: RoomId) -> list[UserId]:
-    rows = conn.execute(sa.select(room_members.c.user_id).where(room_members.c.room_id == room_id))
+    rows = conn.execute(_MEMBER_USER_IDS, {"room_id": room_id})
     return [UserId(u) for u in rows.scalars()]
 
 
@@ -267,14 +323,8 @@ def select_oldest_other_member(
     conn: sa.Connection, room_id: RoomId, user_id: UserId
 ) -> UserId | None:
     """The next owner when the owner leaves: the highest role, then the earliest to join."""
-    rank = sa.case((room_members.c.role == "admin", 0), else_=1)
-    found = (
-        conn.execute(
-            sa.select(room_members.c.user_id)
-            .where(room_members.c.room_id == room_id, room_members.c.user_id != user_id)
-            .order_by(rank, room_members.c.joined_at, room_members.c.user_id)
-            .limit(1)
-        )
+    found = conn.execute(
+        _OLDEST_OTHER_MEMBER, {"room_id": room_id, "user_id": user_id}
     ).scalar_one_or_none()
     return UserId(found) if found is not None else None
 
@@ -420,39 +470,23 @@ def select_members_among(conn: sa.Connection, room_id: RoomId, user_ids: set[int
     """Which of ``user_ids`` are members (mentions of non-members are dropped)."""
     if not user_ids:
         return []
-    rows = conn.execute(
-        sa.select(room_members.c.user_id)
-        .where(room_members.c.room_id == room_id, room_members.c.user_id.in_(user_ids))
-        .order_by(room_members.c.user_id)
-    )
+    rows = conn.execute(_MEMBERS_AMONG, {"room_id": room_id, "user_ids": sorted(user_ids)})
     return [UserId(u) for u in rows.scalars()]
 
 
 def select_max_visible_from(conn: sa.Connection, room_id: RoomId) -> int:
-    found = (
-        conn.execute(
-            sa.select(sa.func.max(room_members.c.visible_from_seq)).where(
-                room_members.c.room_id == room_id
-            )
-        )
-    ).scalar_one_or_none()
+    found = conn.execute(_MAX_VISIBLE_FROM, {"room_id": room_id}).scalar_one_or_none()
     return int(found or 0)
 
 
 def select_member_room_heads(conn: sa.Connection, user_id: UserId) -> dict[RoomId, int]:
     """The rooms of a user with each room's last_event_seq (one statement)."""
-    rows = conn.execute(
-        sa.select(chat_rooms.c.id, chat_rooms.c.last_event_seq)
-        .join(room_members, room_members.c.room_id == chat_rooms.c.id)
-        .where(room_members.c.user_id == user_id)
-    )
+    rows = conn.execute(_MEMBER_ROOM_HEADS, {"user_id": user_id})
     return {RoomId(r.id): int(r.last_event_seq) for r in rows}
 
 
 def select_room_heads(conn: sa.Connection, room_ids: set[int]) -> dict[RoomId, int]:
     if not room_ids:
         return {}
-    rows = conn.execute(
-        sa.select(chat_rooms.c.id, chat_rooms.c.last_event_seq).where(chat_rooms.c.id.in_(room_ids))
-    )
+    rows = conn.execute(_ROOM_HEADS, {"room_ids": sorted(room_ids)})
     return {RoomId(r.id): int(r.last_event_seq) for r in rows}
