@@ -203,7 +203,16 @@ _MESSAGES_AFTER = (
     .limit(_b("limit"))
 )
 _EVENTS_AFTER = (
-    sa.select(room_events)
+    sa.select(
+        room_events.c.room_id,
+        room_events.c.event_seq,
+        room_events.c.kind,
+        room_events.c.actor_id,
+        room_events.c.message_id,
+        room_events.c.subject_user_id,
+        room_events.c.payload,
+        room_events.c.created_at,
+    )
     .where(room_events.c.room_id == _b("room_id"), room_events.c.event_seq > _b("after"))
     .order_by(room_events.c.event_seq)
     .limit(_b("limit"))
@@ -413,7 +422,7 @@ def update_message_hidden(
 
 def select_edits(conn: sa.Connection, message_id: MessageId) -> list[tuple[str, dt.datetime]]:
     rows = conn.execute(_EDITS_OF, {"message_id": message_id})
-    return [(r.previous_body, r.edited_at) for r in rows]
+    return [(previous_body, edited_at) for previous_body, edited_at in rows]
 
 
 def insert_pin(
@@ -474,15 +483,24 @@ def select_events_after(
     found = [message_from_row(r) for r in conn.execute(_MESSAGES_AFTER, params)]
     events = [
         StoredRoomEvent(
-            room_id=RoomId(r.room_id),
-            event_seq=r.event_seq,
-            kind=r.kind,
-            actor_id=UserId(r.actor_id) if r.actor_id else None,
-            message_id=MessageId(r.message_id) if r.message_id else None,
-            subject_user_id=UserId(r.subject_user_id) if r.subject_user_id else None,
-            payload=dict(r.payload),
-            created_at=r.created_at,
+            room_id=RoomId(ev_room_id),
+            event_seq=event_seq,
+            kind=kind,
+            actor_id=UserId(actor_id) if actor_id else None,
+            message_id=MessageId(message_id) if message_id else None,
+            subject_user_id=UserId(subject_user_id) if subject_user_id else None,
+            payload=dict(payload),
+            created_at=created_at,
         )
-        for r in conn.execute(_EVENTS_AFTER, params)
+        for (
+            ev_room_id,
+            event_seq,
+            kind,
+            actor_id,
+            message_id,
+            subject_user_id,
+            payload,
+            created_at,
+        ) in conn.execute(_EVENTS_AFTER, params)
     ]
     return found, events

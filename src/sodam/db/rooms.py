@@ -346,8 +346,8 @@ def select_members(
         _MEMBERS_PAGE, {"room_id": room_id, "after_user_id": after_user_id, "limit": limit}
     )
     return [
-        MemberRow(UserId(r.user_id), r.display_name, r.role, r.joined_at, r.last_read_seq)
-        for r in rows
+        MemberRow(UserId(user_id), display_name, role, joined_at, last_read_seq)
+        for user_id, display_name, role, joined_at, last_read_seq in rows
     ]
 
 
@@ -513,11 +513,11 @@ def select_max_visible_from(conn: sa.Connection, room_id: RoomId) -> int:
 def select_member_room_heads(conn: sa.Connection, user_id: UserId) -> dict[RoomId, int]:
     """The rooms of a user with each room's last_event_seq (one statement)."""
     rows = conn.execute(_MEMBER_ROOM_HEADS, {"user_id": user_id})
-    return {RoomId(r.id): int(r.last_event_seq) for r in rows}
+    return {RoomId(room_id): int(head) for room_id, head in rows}
 
 
 def select_room_heads(conn: sa.Connection, room_ids: set[int]) -> dict[RoomId, int]:
     if not room_ids:
         return {}
     rows = conn.execute(_ROOM_HEADS, {"room_ids": sorted(room_ids)})
-    return {RoomId(r.id): int(r.last_event_seq) for r in rows}
+    return {RoomId(room_id): int(head) for room_id, head in rows}
