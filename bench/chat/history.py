@@ -142,12 +142,13 @@ def seed_messages(database_url: str, world: World, total: int, big: int) -> dict
                 print(
                     f"[history] seeded {inserted:,} messages ({index + 1} rooms)", file=sys.stderr
                 )
-        with engine.connect() as conn:
-            if engine.dialect.name == "sqlite":
+        # PostgreSQL: fresh statistics, as autovacuum would gather after such a bulk load.
+        # SQLite: none, as in production (the server never runs ANALYZE), so its planner works
+        # from the schema alone. (Before, an uncommitted ANALYZE was rolled back on SQLite and
+        # failed on PostgreSQL.)
+        if engine.dialect.name == "postgresql":
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.exec_driver_sql("ANALYZE")
-            else:
-                conn.execute(sa.text("COMMIT"))
-                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     finally:
         engine.dispose()
     return {"messages": inserted, "seed_s": round(time.monotonic() - started, 1)}

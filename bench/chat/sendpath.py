@@ -100,7 +100,7 @@ DRIVER_SQL = {
 }
 
 
-async def run(n: int, concurrency: int) -> dict[str, Any]:
+async def run(n: int, concurrency: int, variants: list[str]) -> dict[str, Any]:
     from sodam.bus.memory import MemoryBus
     from sodam.config import LimitSettings
     from sodam.db import migrate
@@ -131,7 +131,8 @@ async def run(n: int, concurrency: int) -> dict[str, Any]:
             )
 
         await _drive(200, concurrency, via_service)  # warm-up
-        out["service"] = await _drive(n, concurrency, via_service)
+        if "service" in variants:
+            out["service"] = await _drive(n, concurrency, via_service)
 
         stmts = _prebuilt_statements()
         users = [u.id for u in world.users]
@@ -162,7 +163,8 @@ async def run(n: int, concurrency: int) -> dict[str, Any]:
 
             await db.write(txn)
 
-        out["prebuilt"] = await _drive(n, concurrency, via_prebuilt)
+        if "prebuilt" in variants:
+            out["prebuilt"] = await _drive(n, concurrency, via_prebuilt)
 
         async def via_driver(worker: int, k: int) -> None:
             def txn(conn: sa.Connection) -> None:
@@ -180,7 +182,8 @@ async def run(n: int, concurrency: int) -> dict[str, Any]:
 
             await db.write(txn)
 
-        out["driver"] = await _drive(n, concurrency, via_driver)
+        if "driver" in variants:
+            out["driver"] = await _drive(n, concurrency, via_driver)
         await db.dispose()
         return out
     finally:
@@ -202,10 +205,16 @@ def main() -> int:
     )
     p.add_argument("--n", type=int, default=4000)
     p.add_argument("--concurrency", type=int, default=20)
+    p.add_argument(
+        "--variants",
+        default="service,prebuilt,driver",
+        help="comma-separated subset of service, prebuilt, driver (default: all three)",
+    )
     args = p.parse_args()
-    out = uvloop.run(run(args.n, args.concurrency))
+    variants = [v for v in args.variants.split(",") if v]
+    out = uvloop.run(run(args.n, args.concurrency, variants))
     print(f"{args.n} sends by {args.concurrency} senders in one room, SQLite synchronous=FULL")
-    for key in ("service", "prebuilt", "driver"):
+    for key in variants:
         print(f"{key:9} {out[key]}")
     return 0
 

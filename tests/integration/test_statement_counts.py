@@ -7,9 +7,15 @@ except transaction control (BEGIN, COMMIT, SAVEPOINT, RELEASE) and PRAGMAs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlalchemy.engine.interfaces import CacheStats
 
 from sodam.config import Settings
 from tests.support.factories import LoggedIn, create_user
@@ -31,8 +37,32 @@ SEND_STATEMENTS = {"sqlite": 6, "postgresql": 6}
 DUPLICATE_SEND_STATEMENTS = {"sqlite": 6, "postgresql": 6}
 # history: + the page, mentions, reactions, quoted messages, read positions of laggards.
 HISTORY_STATEMENTS = {"sqlite": 7, "postgresql": 7}
-# room list: + one query for all rooms (peers, mention counts), one for all last messages.
-ROOM_LIST_STATEMENTS = {"sqlite": 3, "postgresql": 3}
+# room list: + one query for all rooms with their peers, mention counts and last messages (one
+# snapshot: a separate last-message query could see newer messages on PostgreSQL).
+ROOM_LIST_STATEMENTS = {"sqlite": 2, "postgresql": 2}
+
+
+@contextmanager
+def _cache_use(app: FastAPI) -> Iterator[list[tuple[str, str]]]:
+    """(cache outcome, SQL) of each statement run inside the block: CACHE_HIT when SQLAlchemy
+    took its compiled form from the cache (transaction control and PRAGMAs are left out)."""
+    engine = app.state.db.engine
+    seen: list[tuple[str, str]] = []
+
+    def _after(
+        _conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool
+    ) -> None:
+        text = " ".join(statement.split())
+        if not text.upper().startswith(
+            ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
+        ):
+            seen.append((CacheStats(context.cache_hit).name, text))
+
+    sa.event.listen(engine, "after_cursor_execute", _after)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", _after)
 
 
 @pytest.fixture
@@ -142,3 +172,27 @@ async def test_the_room_list_takes_the_same_statements_whatever_the_number_of_ro
     await add_rooms(groups=12, directs=5)
     many = await list_count(20)
     assert (few, many) == (ROOM_LIST_STATEMENTS[_dialect(app)],) * 2
+
+
+async def test_the_hot_paths_reuse_compiled_statements(
+    app: FastAPI, client: httpx.AsyncClient, admin: LoggedIn
+) -> None:
+    """Once warm, a send, a history page and the room list compile nothing: each statement is
+    a compiled-cache hit (a construct SQLAlchemy cannot cache would compile on every call)."""
+    owner = await create_user(client, admin)
+    others = [await create_user(client, admin) for _ in range(2)]
+    rid = await _busy_room(client, owner, others, 8)
+
+    async def round_trip(i: int) -> None:
+        await send(client, owner, rid, f"<@{others[0].user_id}> 확인 {i}")
+        for path in (f"/api/rooms/{rid}/messages?limit=50", "/api/rooms", f"/api/rooms/{rid}"):
+            r = await client.get(path, headers=owner.headers)
+            assert r.status_code == 200, r.text
+
+    await round_trip(0)
+    with _cache_use(app) as seen:
+        await round_trip(1)
+    # a send with a mention 8 (SEND_STATEMENTS + the mentioned members + their rows), a history
+    # page 7, the room list 2, one room's summary 2
+    assert len(seen) == 19, "\n".join(f"{h} {t[:90]}" for h, t in seen)
+    assert [s for s in seen if s[0] != "CACHE_HIT"] == []

@@ -47,6 +47,9 @@ T = TypeVar("T")
 Txn = Callable[[sa.Connection], T]
 
 MAX_GROUP = 256  # writes per group commit at most
+_SAVEPOINT = "SAVEPOINT sodam_write"
+_ROLLBACK_TO = "ROLLBACK TO SAVEPOINT sodam_write"
+_RELEASE = "RELEASE SAVEPOINT sodam_write"
 
 
 def normalise_url(url: str) -> sa.URL:
@@ -191,20 +194,27 @@ class _SqliteWriter:
 
     @staticmethod
     def _run_batch(conn: sa.Connection, batch: list[_Job]) -> None:
+        # Each job's SAVEPOINT goes to the sqlite3 connection directly: through SQLAlchemy
+        # (begin_nested) the pair cost ~90 us of CPU per write, a sixth of a send, against ~2 us.
+        # SQLAlchemy's own transaction (the root one below, and any begin_nested a job opens
+        # inside its savepoint) is unaffected: savepoints nest, and rolling back to this one also
+        # discards any the job left behind.
+        raw: Any = conn.connection.driver_connection  # sqlite3.Connection
         with conn.begin():
             for job in batch:
                 if job.future.cancelled():
                     continue
-                savepoint = conn.begin_nested()
+                raw.execute(_SAVEPOINT)
                 try:
                     job.result = job.fn(conn)
                 except BaseException as exc:
-                    savepoint.rollback()
+                    raw.execute(_ROLLBACK_TO)
+                    raw.execute(_RELEASE)
                     job.error = exc
                     if not isinstance(exc, Exception):
                         raise
                 else:
-                    savepoint.commit()
+                    raw.execute(_RELEASE)
         # Leaving the block above COMMITs: only now is any job's work durable.
 
 

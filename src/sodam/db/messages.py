@@ -42,47 +42,189 @@ _FIELDS = (
 
 
 def message_columns(table: sa.Table | Any, prefix: str = "") -> list[Any]:
+    """The message columns in ``_FIELDS`` order, labelled ``prefix + name``; read them back
+    with ``message_from_row(row, at=<position of the first one>)``."""
     return [table.c[name].label(prefix + name) for name in _FIELDS]
 
 
-def message_from_row(row: Any, prefix: str = "") -> Message:
-    g = row._mapping
+def message_from_row(row: Sequence[Any], at: int = 0) -> Message:
+    """The message whose ``message_columns`` start at position ``at`` of the row.
+
+    Rows are read by position: a Row's attribute or mapping access costs about 1 us a column
+    here (a failed normal lookup, then ``__getattr__``), which made converting a page of
+    messages cost more than reading it.
+    """
+    (
+        id_,
+        room_id,
+        seq,
+        event_seq,
+        sender_id,
+        client_msg_id,
+        kind,
+        body,
+        meta,
+        reply_to_id,
+        forwarded_from_id,
+        mentions_all,
+        created_at,
+        edited_at,
+        deleted_at,
+        hidden_at,
+    ) = row[at : at + len(_FIELDS)]
     return Message(
-        id=MessageId(g[prefix + "id"]),
-        room_id=RoomId(g[prefix + "room_id"]),
-        seq=g[prefix + "seq"],
-        event_seq=g[prefix + "event_seq"],
-        sender_id=UserId(g[prefix + "sender_id"]) if g[prefix + "sender_id"] else None,
-        client_msg_id=g[prefix + "client_msg_id"],
-        kind=g[prefix + "kind"],
-        body=g[prefix + "body"],
-        meta=g[prefix + "meta"],
-        reply_to_id=MessageId(g[prefix + "reply_to_id"]) if g[prefix + "reply_to_id"] else None,
-        forwarded_from_id=(
-            MessageId(g[prefix + "forwarded_from_id"]) if g[prefix + "forwarded_from_id"] else None
-        ),
-        mentions_all=g[prefix + "mentions_all"],
-        created_at=g[prefix + "created_at"],
-        edited_at=g[prefix + "edited_at"],
-        deleted_at=g[prefix + "deleted_at"],
-        hidden_at=g[prefix + "hidden_at"],
+        id=MessageId(id_),
+        room_id=RoomId(room_id),
+        seq=seq,
+        event_seq=event_seq,
+        sender_id=UserId(sender_id) if sender_id else None,
+        client_msg_id=client_msg_id,
+        kind=kind,
+        body=body,
+        meta=meta,
+        reply_to_id=MessageId(reply_to_id) if reply_to_id else None,
+        forwarded_from_id=MessageId(forwarded_from_id) if forwarded_from_id else None,
+        mentions_all=mentions_all,
+        created_at=created_at,
+        edited_at=edited_at,
+        deleted_at=deleted_at,
+        hidden_at=hidden_at,
     )
 
 
 _COLUMNS = message_columns(messages)
+_b = sa.bindparam
+
+
+def _set(column: sa.Column[Any]) -> sa.BindParameter[Any]:
+    """A bound value for ``column`` in an UPDATE's SET clause, with the column's type (so the
+    UtcDateTime check and conversions apply). Named ``set_<column>``: SQLAlchemy reserves a
+    column's own name for its automatic SET parameter."""
+    return sa.bindparam(f"set_{column.name}", type_=column.type)
+
+
+# Statements are built once at import, with bind parameters, and run with parameter dicts:
+# building and compiling a Core statement per call cost more CPU than SQLite took to run it
+# (docs/performance.md, "The send path"); a prebuilt one goes straight to the compiled cache.
+_BY_CLIENT_ID = sa.select(*_COLUMNS).where(
+    messages.c.room_id == _b("room_id"),
+    messages.c.sender_id == _b("sender_id"),
+    messages.c.client_msg_id == _b("client_msg_id"),
+)
+_INSERT_MESSAGE = sa.insert(messages).returning(messages.c.id)
+_INSERT_MENTION = sa.insert(message_mentions)
+_BY_ID_IN_ROOM = sa.select(*_COLUMNS).where(
+    messages.c.id == _b("id"), messages.c.room_id == _b("room_id")
+)
+_BY_ID = sa.select(*_COLUMNS).where(messages.c.id == _b("id"))
+_BY_IDS = sa.select(*_COLUMNS).where(messages.c.id.in_(_b("ids", expanding=True)))
+_IN_ROOM = sa.select(*_COLUMNS).where(
+    messages.c.room_id == _b("room_id"), messages.c.seq >= _b("visible_from_seq")
+)
+_PAGE_AFTER = (
+    _IN_ROOM.where(messages.c.seq > _b("after")).order_by(messages.c.seq.asc()).limit(_b("limit"))
+)
+_PAGE_BEFORE = (
+    _IN_ROOM.where(messages.c.seq < _b("before")).order_by(messages.c.seq.desc()).limit(_b("limit"))
+)
+_PAGE_LATEST = _IN_ROOM.order_by(messages.c.seq.desc()).limit(_b("limit"))
+_MENTIONS_OF = (
+    sa.select(message_mentions.c.message_id, message_mentions.c.user_id)
+    .where(message_mentions.c.message_id.in_(_b("ids", expanding=True)))
+    .order_by(message_mentions.c.message_id, message_mentions.c.user_id)
+)
+_REACTIONS_OF = (
+    sa.select(
+        message_reactions.c.message_id,
+        message_reactions.c.reaction,
+        message_reactions.c.user_id,
+    )
+    .where(message_reactions.c.message_id.in_(_b("ids", expanding=True)))
+    .order_by(
+        message_reactions.c.message_id,
+        message_reactions.c.created_at,
+        message_reactions.c.user_id,
+    )
+)
+_DELETE_REACTION = sa.delete(message_reactions).where(
+    message_reactions.c.message_id == _b("message_id"),
+    message_reactions.c.user_id == _b("user_id"),
+)
+_INSERT_REACTION = sa.insert(message_reactions)
+_INSERT_EDIT = sa.insert(message_edits)
+_UPDATE_BODY = (
+    sa.update(messages)
+    .where(messages.c.id == _b("message_id"))
+    .values(body=_set(messages.c.body), edited_at=_set(messages.c.edited_at))
+)
+_DELETE_MENTIONS = sa.delete(message_mentions).where(
+    message_mentions.c.message_id == _b("message_id")
+)
+_DELETE_REACTIONS = sa.delete(message_reactions).where(
+    message_reactions.c.message_id == _b("message_id")
+)
+_UPDATE_MENTIONS_ALL = (
+    sa.update(messages)
+    .where(messages.c.id == _b("message_id"))
+    .values(mentions_all=_set(messages.c.mentions_all))
+)
+_UPDATE_UNSENT = (
+    sa.update(messages)
+    .where(messages.c.id == _b("message_id"))
+    .values(deleted_at=_set(messages.c.deleted_at), deleted_by=_set(messages.c.deleted_by))
+)
+_UPDATE_HIDDEN = (
+    sa.update(messages)
+    .where(messages.c.id == _b("message_id"))
+    .values(hidden_at=_set(messages.c.hidden_at))
+)
+_EDITS_OF = (
+    sa.select(message_edits.c.previous_body, message_edits.c.edited_at)
+    .where(message_edits.c.message_id == _b("message_id"))
+    .order_by(message_edits.c.id)
+)
+_PIN = sa.select(pins.c.message_id).where(
+    pins.c.room_id == _b("room_id"), pins.c.message_id == _b("message_id")
+)
+_INSERT_PIN = sa.insert(pins)
+_DELETE_PIN = sa.delete(pins).where(
+    pins.c.room_id == _b("room_id"), pins.c.message_id == _b("message_id")
+)
+_PINNED_IDS = (
+    sa.select(pins.c.message_id)
+    .where(pins.c.room_id == _b("room_id"))
+    .order_by(pins.c.pinned_at.desc())
+)
+_INSERT_ROOM_EVENT = sa.insert(room_events)
+_MESSAGES_AFTER = (
+    sa.select(*_COLUMNS)
+    .where(messages.c.room_id == _b("room_id"), messages.c.event_seq > _b("after"))
+    .order_by(messages.c.event_seq)
+    .limit(_b("limit"))
+)
+_EVENTS_AFTER = (
+    sa.select(
+        room_events.c.room_id,
+        room_events.c.event_seq,
+        room_events.c.kind,
+        room_events.c.actor_id,
+        room_events.c.message_id,
+        room_events.c.subject_user_id,
+        room_events.c.payload,
+        room_events.c.created_at,
+    )
+    .where(room_events.c.room_id == _b("room_id"), room_events.c.event_seq > _b("after"))
+    .order_by(room_events.c.event_seq)
+    .limit(_b("limit"))
+)
 
 
 def select_message_by_client_id(
     conn: sa.Connection, room_id: RoomId, sender_id: UserId, client_msg_id: str
 ) -> Message | None:
-    row = (
-        conn.execute(
-            sa.select(*_COLUMNS).where(
-                messages.c.room_id == room_id,
-                messages.c.sender_id == sender_id,
-                messages.c.client_msg_id == client_msg_id,
-            )
-        )
+    row = conn.execute(
+        _BY_CLIENT_ID,
+        {"room_id": room_id, "sender_id": sender_id, "client_msg_id": client_msg_id},
     ).first()
     return message_from_row(row) if row else None
 
@@ -117,9 +259,7 @@ def insert_message(
         "mentions_all": mentions_all,
         "created_at": now,
     }
-    message_id = (
-        conn.execute(sa.insert(messages).values(**values).returning(messages.c.id))
-    ).scalar_one()
+    message_id = conn.execute(_INSERT_MESSAGE, values).scalar_one()
     return Message(
         id=MessageId(message_id),
         room_id=room_id,
@@ -144,7 +284,7 @@ def insert_mentions(conn: sa.Connection, message: Message, user_ids: Sequence[in
     if not user_ids:
         return
     conn.execute(
-        sa.insert(message_mentions),
+        _INSERT_MENTION,
         [
             {"message_id": message.id, "user_id": u, "room_id": message.room_id, "seq": message.seq}
             for u in user_ids
@@ -153,24 +293,20 @@ def insert_mentions(conn: sa.Connection, message: Message, user_ids: Sequence[in
 
 
 def select_message(conn: sa.Connection, room_id: RoomId, message_id: MessageId) -> Message | None:
-    row = (
-        conn.execute(
-            sa.select(*_COLUMNS).where(messages.c.id == message_id, messages.c.room_id == room_id)
-        )
-    ).first()
+    row = conn.execute(_BY_ID_IN_ROOM, {"id": message_id, "room_id": room_id}).first()
     return message_from_row(row) if row else None
 
 
 def select_message_any_room(conn: sa.Connection, message_id: MessageId) -> Message | None:
-    row = (conn.execute(sa.select(*_COLUMNS).where(messages.c.id == message_id))).first()
+    row = conn.execute(_BY_ID, {"id": message_id}).first()
     return message_from_row(row) if row else None
 
 
 def select_messages_by_id(conn: sa.Connection, ids: Sequence[int]) -> dict[MessageId, Message]:
     if not ids:
         return {}
-    rows = conn.execute(sa.select(*_COLUMNS).where(messages.c.id.in_(set(ids))))
-    return {MessageId(r.id): message_from_row(r) for r in rows}
+    rows = conn.execute(_BY_IDS, {"ids": sorted(set(ids))})
+    return {MessageId(r[0]): message_from_row(r) for r in rows}
 
 
 def select_history(
@@ -183,17 +319,19 @@ def select_history(
     limit: int,
 ) -> list[Message]:
     """A page of messages in ascending seq; ``before``/``after`` are exclusive bounds."""
-    query = sa.select(*_COLUMNS).where(
-        messages.c.room_id == room_id, messages.c.seq >= visible_from_seq
-    )
+    params: dict[str, Any] = {
+        "room_id": room_id,
+        "visible_from_seq": visible_from_seq,
+        "limit": limit,
+    }
     if after is not None:
-        query = query.where(messages.c.seq > after).order_by(messages.c.seq.asc())
+        rows = conn.execute(_PAGE_AFTER, {**params, "after": after})
+        return [message_from_row(r) for r in rows]
+    if before is not None:
+        rows = conn.execute(_PAGE_BEFORE, {**params, "before": before})
     else:
-        if before is not None:
-            query = query.where(messages.c.seq < before)
-        query = query.order_by(messages.c.seq.desc())
-    rows = [message_from_row(r) for r in conn.execute(query.limit(limit))]
-    return rows if after is not None else rows[::-1]
+        rows = conn.execute(_PAGE_LATEST, params)
+    return [message_from_row(r) for r in rows][::-1]
 
 
 def select_mentions(
@@ -202,13 +340,8 @@ def select_mentions(
     if not message_ids:
         return {}
     out: dict[MessageId, list[int]] = defaultdict(list)
-    rows = conn.execute(
-        sa.select(message_mentions.c.message_id, message_mentions.c.user_id)
-        .where(message_mentions.c.message_id.in_(message_ids))
-        .order_by(message_mentions.c.message_id, message_mentions.c.user_id)
-    )
-    for r in rows:
-        out[MessageId(r.message_id)].append(r.user_id)
+    for message_id, user_id in conn.execute(_MENTIONS_OF, {"ids": list(message_ids)}):
+        out[MessageId(message_id)].append(user_id)
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -218,21 +351,8 @@ def select_reactions(
     if not message_ids:
         return {}
     grouped: dict[MessageId, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    rows = conn.execute(
-        sa.select(
-            message_reactions.c.message_id,
-            message_reactions.c.reaction,
-            message_reactions.c.user_id,
-        )
-        .where(message_reactions.c.message_id.in_(message_ids))
-        .order_by(
-            message_reactions.c.message_id,
-            message_reactions.c.created_at,
-            message_reactions.c.user_id,
-        )
-    )
-    for r in rows:
-        grouped[MessageId(r.message_id)][r.reaction].append(r.user_id)
+    for message_id, reaction, user_id in conn.execute(_REACTIONS_OF, {"ids": list(message_ids)}):
+        grouped[MessageId(message_id)][reaction].append(user_id)
     return {
         mid: tuple(
             ReactionSummary(reaction=name, count=len(users), user_ids=tuple(users))
@@ -245,26 +365,15 @@ def select_reactions(
 def upsert_reaction(
     conn: sa.Connection, message_id: MessageId, user_id: UserId, reaction: str, now: dt.datetime
 ) -> None:
+    conn.execute(_DELETE_REACTION, {"message_id": message_id, "user_id": user_id})
     conn.execute(
-        sa.delete(message_reactions).where(
-            message_reactions.c.message_id == message_id,
-            message_reactions.c.user_id == user_id,
-        )
-    )
-    conn.execute(
-        sa.insert(message_reactions).values(
-            message_id=message_id, user_id=user_id, reaction=reaction, created_at=now
-        )
+        _INSERT_REACTION,
+        {"message_id": message_id, "user_id": user_id, "reaction": reaction, "created_at": now},
     )
 
 
 def delete_reaction(conn: sa.Connection, message_id: MessageId, user_id: UserId) -> bool:
-    result = conn.execute(
-        sa.delete(message_reactions).where(
-            message_reactions.c.message_id == message_id,
-            message_reactions.c.user_id == user_id,
-        )
-    )
+    result = conn.execute(_DELETE_REACTION, {"message_id": message_id, "user_id": user_id})
     return result.rowcount == 1
 
 
@@ -273,26 +382,23 @@ def update_message_body(
 ) -> None:
     """Keeps the previous body in message_edits, then stores the new one."""
     conn.execute(
-        sa.insert(message_edits).values(
-            message_id=message.id,
-            previous_body=message.body or "",
-            editor_id=editor_id,
-            edited_at=now,
-        )
+        _INSERT_EDIT,
+        {
+            "message_id": message.id,
+            "previous_body": message.body or "",
+            "editor_id": editor_id,
+            "edited_at": now,
+        },
     )
-    conn.execute(
-        sa.update(messages).where(messages.c.id == message.id).values(body=body, edited_at=now)
-    )
+    conn.execute(_UPDATE_BODY, {"message_id": message.id, "set_body": body, "set_edited_at": now})
 
 
 def replace_mentions(
     conn: sa.Connection, message: Message, user_ids: Sequence[int], mentions_all: bool
 ) -> None:
-    conn.execute(sa.delete(message_mentions).where(message_mentions.c.message_id == message.id))
+    conn.execute(_DELETE_MENTIONS, {"message_id": message.id})
     insert_mentions(conn, message, user_ids)
-    conn.execute(
-        sa.update(messages).where(messages.c.id == message.id).values(mentions_all=mentions_all)
-    )
+    conn.execute(_UPDATE_MENTIONS_ALL, {"message_id": message.id, "set_mentions_all": mentions_all})
 
 
 def update_message_unsent(
@@ -301,62 +407,43 @@ def update_message_unsent(
     """Marks a message unsent for everyone. The original body stays for compliance (retention
     and legal hold decide when it is purged); every reader gets a tombstone."""
     conn.execute(
-        sa.update(messages)
-        .where(messages.c.id == message_id)
-        .values(deleted_at=now, deleted_by=actor_id)
+        _UPDATE_UNSENT,
+        {"message_id": message_id, "set_deleted_at": now, "set_deleted_by": actor_id},
     )
-    conn.execute(sa.delete(message_mentions).where(message_mentions.c.message_id == message_id))
-    conn.execute(sa.delete(message_reactions).where(message_reactions.c.message_id == message_id))
+    conn.execute(_DELETE_MENTIONS, {"message_id": message_id})
+    conn.execute(_DELETE_REACTIONS, {"message_id": message_id})
 
 
 def update_message_hidden(
     conn: sa.Connection, message_id: MessageId, hidden_at: dt.datetime | None
 ) -> None:
-    conn.execute(sa.update(messages).where(messages.c.id == message_id).values(hidden_at=hidden_at))
+    conn.execute(_UPDATE_HIDDEN, {"message_id": message_id, "set_hidden_at": hidden_at})
 
 
 def select_edits(conn: sa.Connection, message_id: MessageId) -> list[tuple[str, dt.datetime]]:
-    rows = conn.execute(
-        sa.select(message_edits.c.previous_body, message_edits.c.edited_at)
-        .where(message_edits.c.message_id == message_id)
-        .order_by(message_edits.c.id)
-    )
-    return [(r.previous_body, r.edited_at) for r in rows]
+    rows = conn.execute(_EDITS_OF, {"message_id": message_id})
+    return [(previous_body, edited_at) for previous_body, edited_at in rows]
 
 
 def insert_pin(
     conn: sa.Connection, room_id: RoomId, message_id: MessageId, user_id: UserId, now: dt.datetime
 ) -> bool:
-    exists = (
-        conn.execute(
-            sa.select(pins.c.message_id).where(
-                pins.c.room_id == room_id, pins.c.message_id == message_id
-            )
-        )
-    ).first()
-    if exists:
+    if conn.execute(_PIN, {"room_id": room_id, "message_id": message_id}).first():
         return False
     conn.execute(
-        sa.insert(pins).values(
-            room_id=room_id, message_id=message_id, pinned_by=user_id, pinned_at=now
-        )
+        _INSERT_PIN,
+        {"room_id": room_id, "message_id": message_id, "pinned_by": user_id, "pinned_at": now},
     )
     return True
 
 
 def delete_pin(conn: sa.Connection, room_id: RoomId, message_id: MessageId) -> bool:
-    result = conn.execute(
-        sa.delete(pins).where(pins.c.room_id == room_id, pins.c.message_id == message_id)
-    )
+    result = conn.execute(_DELETE_PIN, {"room_id": room_id, "message_id": message_id})
     return result.rowcount == 1
 
 
 def select_pinned_ids(conn: sa.Connection, room_id: RoomId) -> list[MessageId]:
-    rows = conn.execute(
-        sa.select(pins.c.message_id)
-        .where(pins.c.room_id == room_id)
-        .order_by(pins.c.pinned_at.desc())
-    )
+    rows = conn.execute(_PINNED_IDS, {"room_id": room_id})
     return [MessageId(m) for m in rows.scalars()]
 
 
@@ -373,16 +460,17 @@ def insert_room_event(
     now: dt.datetime,
 ) -> None:
     conn.execute(
-        sa.insert(room_events).values(
-            room_id=room_id,
-            event_seq=event_seq,
-            kind=kind,
-            actor_id=actor_id,
-            message_id=message_id,
-            subject_user_id=subject_user_id,
-            payload=payload,
-            created_at=now,
-        )
+        _INSERT_ROOM_EVENT,
+        {
+            "room_id": room_id,
+            "event_seq": event_seq,
+            "kind": kind,
+            "actor_id": actor_id,
+            "message_id": message_id,
+            "subject_user_id": subject_user_id,
+            "payload": payload,
+            "created_at": now,
+        },
     )
 
 
@@ -391,43 +479,28 @@ def select_events_after(
 ) -> tuple[list[Message], list[StoredRoomEvent]]:
     """Messages created and other room events with event_seq > cursor, at most ``limit`` in all
     (the caller merges them by event_seq and keeps the first ``limit``)."""
-    msg_rows = conn.execute(
-        sa.select(*_COLUMNS)
-        .where(messages.c.room_id == room_id, messages.c.event_seq > after_event_seq)
-        .order_by(messages.c.event_seq)
-        .limit(limit)
-    )
-    found = [message_from_row(r) for r in msg_rows]
-    ev_rows = conn.execute(
-        sa.select(room_events)
-        .where(room_events.c.room_id == room_id, room_events.c.event_seq > after_event_seq)
-        .order_by(room_events.c.event_seq)
-        .limit(limit)
-    )
+    params = {"room_id": room_id, "after": after_event_seq, "limit": limit}
+    found = [message_from_row(r) for r in conn.execute(_MESSAGES_AFTER, params)]
     events = [
         StoredRoomEvent(
-            room_id=RoomId(r.room_id),
-            event_seq=r.event_seq,
-            kind=r.kind,
-            actor_id=UserId(r.actor_id) if r.actor_id else None,
-            message_id=MessageId(r.message_id) if r.message_id else None,
-            subject_user_id=UserId(r.subject_user_id) if r.subject_user_id else None,
-            payload=dict(r.payload),
-            created_at=r.created_at,
+            room_id=RoomId(ev_room_id),
+            event_seq=event_seq,
+            kind=kind,
+            actor_id=UserId(actor_id) if actor_id else None,
+            message_id=MessageId(message_id) if message_id else None,
+            subject_user_id=UserId(subject_user_id) if subject_user_id else None,
+            payload=dict(payload),
+            created_at=created_at,
         )
-        for r in ev_rows
+        for (
+            ev_room_id,
+            event_seq,
+            kind,
+            actor_id,
+            message_id,
+            subject_user_id,
+            payload,
+            created_at,
+        ) in conn.execute(_EVENTS_AFTER, params)
     ]
     return found, events
-
-
-def select_messages_at(
-    conn: sa.Connection, keys: Sequence[tuple[int, int]]
-) -> dict[RoomId, Message]:
-    """The messages at the given (room_id, seq) pairs, keyed by room (room list previews)."""
-    keys = [k for k in keys if k[1] > 0]
-    if not keys:
-        return {}
-    rows = conn.execute(
-        sa.select(*_COLUMNS).where(sa.tuple_(messages.c.room_id, messages.c.seq).in_(keys))
-    )
-    return {RoomId(r.room_id): message_from_row(r) for r in rows}

@@ -27,6 +27,64 @@ def _session(row: Any) -> Session:
     )
 
 
+_b = sa.bindparam
+
+# Built once with bind parameters (see db/messages.py); the session lookups run on every request
+# and every WebSocket session re-check.
+_INSERT_SESSION = sa.insert(sessions)
+_INSERT_REFRESH_TOKEN = sa.insert(refresh_tokens)
+_REFRESH_TOKEN = sa.select(
+    refresh_tokens.c.id, refresh_tokens.c.session_id, refresh_tokens.c.used_at
+).where(refresh_tokens.c.token_hash == _b("token_hash"))
+_MARK_REFRESH_TOKEN_USED = (
+    sa.update(refresh_tokens)
+    .where(refresh_tokens.c.id == _b("token_id"), refresh_tokens.c.used_at.is_(None))
+    .values(used_at=_b("set_used_at", type_=refresh_tokens.c.used_at.type))
+)
+_SESSION = sa.select(sessions).where(sessions.c.id == _b("session_id"))
+_LIVE = (
+    sessions.c.id == _b("session_id"),
+    sessions.c.revoked_at.is_(None),
+    sessions.c.expires_at > _b("now", type_=sessions.c.expires_at.type),
+)
+_LIVE_SESSION_AND_USER_STATE = (
+    sa.select(sessions, users.c.deactivated_at.label("user_deactivated_at"))
+    .join(users, users.c.id == sessions.c.user_id)
+    .where(*_LIVE)
+)
+_SESSION_USER = (
+    sa.select(sessions, *USER_COLUMNS_NO_ID)
+    .select_from(sessions.join(USER_FROM, users.c.id == sessions.c.user_id))
+    .where(*_LIVE)
+)
+_USER_SESSIONS = (
+    sa.select(sessions)
+    .where(
+        sessions.c.user_id == _b("user_id"),
+        sessions.c.revoked_at.is_(None),
+        sessions.c.expires_at > _b("now", type_=sessions.c.expires_at.type),
+    )
+    .order_by(sessions.c.last_seen_at.desc())
+)
+_UPDATE_SESSION_SEEN = (
+    sa.update(sessions)
+    .where(sessions.c.id == _b("session_id"))
+    .values(
+        last_seen_at=_b("set_last_seen_at", type_=sessions.c.last_seen_at.type),
+        ip_address=_b("set_ip_address", type_=sessions.c.ip_address.type),
+        expires_at=_b("set_expires_at", type_=sessions.c.expires_at.type),
+    )
+)
+_REVOKE_SESSION = (
+    sa.update(sessions)
+    .where(sessions.c.id == _b("session_id"), sessions.c.revoked_at.is_(None))
+    .values(
+        revoked_at=_b("set_revoked_at", type_=sessions.c.revoked_at.type),
+        revoked_reason=_b("set_revoked_reason", type_=sessions.c.revoked_reason.type),
+    )
+)
+
+
 def insert_session(
     conn: sa.Connection,
     *,
@@ -40,17 +98,18 @@ def insert_session(
     expires_at: dt.datetime,
 ) -> None:
     conn.execute(
-        sa.insert(sessions).values(
-            id=session_id,
-            user_id=user_id,
-            device_name=device_name,
-            user_agent=user_agent,
-            ip_address=ip_address,
-            auth_method=auth_method,
-            created_at=now,
-            last_seen_at=now,
-            expires_at=expires_at,
-        )
+        _INSERT_SESSION,
+        {
+            "id": session_id,
+            "user_id": user_id,
+            "device_name": device_name,
+            "user_agent": user_agent,
+            "ip_address": ip_address,
+            "auth_method": auth_method,
+            "created_at": now,
+            "last_seen_at": now,
+            "expires_at": expires_at,
+        },
     )
 
 
@@ -58,37 +117,26 @@ def insert_refresh_token(
     conn: sa.Connection, session_id: SessionId, token_hash: str, now: dt.datetime
 ) -> None:
     conn.execute(
-        sa.insert(refresh_tokens).values(
-            session_id=session_id, token_hash=token_hash, created_at=now
-        )
+        _INSERT_REFRESH_TOKEN,
+        {"session_id": session_id, "token_hash": token_hash, "created_at": now},
     )
 
 
 def select_refresh_token(
     conn: sa.Connection, token_hash: str
 ) -> tuple[int, SessionId, dt.datetime | None] | None:
-    row = (
-        conn.execute(
-            sa.select(
-                refresh_tokens.c.id, refresh_tokens.c.session_id, refresh_tokens.c.used_at
-            ).where(refresh_tokens.c.token_hash == token_hash)
-        )
-    ).first()
+    row = conn.execute(_REFRESH_TOKEN, {"token_hash": token_hash}).first()
     return (row.id, SessionId(row.session_id), row.used_at) if row else None
 
 
 def mark_refresh_token_used(conn: sa.Connection, token_id: int, now: dt.datetime) -> bool:
     """Marks the token used; False when another request used it first (a concurrent reuse)."""
-    result = conn.execute(
-        sa.update(refresh_tokens)
-        .where(refresh_tokens.c.id == token_id, refresh_tokens.c.used_at.is_(None))
-        .values(used_at=now)
-    )
+    result = conn.execute(_MARK_REFRESH_TOKEN_USED, {"token_id": token_id, "set_used_at": now})
     return result.rowcount == 1
 
 
 def select_session(conn: sa.Connection, session_id: SessionId) -> Session | None:
-    row = (conn.execute(sa.select(sessions).where(sessions.c.id == session_id))).first()
+    row = conn.execute(_SESSION, {"session_id": session_id}).first()
     return _session(row) if row else None
 
 
@@ -96,17 +144,7 @@ def select_live_session_and_user_state(
     conn: sa.Connection, session_id: SessionId, now: dt.datetime
 ) -> tuple[Session, bool] | None:
     """The session if it is neither revoked nor expired, and whether its user is active."""
-    row = (
-        conn.execute(
-            sa.select(sessions, users.c.deactivated_at.label("user_deactivated_at"))
-            .join(users, users.c.id == sessions.c.user_id)
-            .where(
-                sessions.c.id == session_id,
-                sessions.c.revoked_at.is_(None),
-                sessions.c.expires_at > now,
-            )
-        )
-    ).first()
+    row = conn.execute(_LIVE_SESSION_AND_USER_STATE, {"session_id": session_id, "now": now}).first()
     if row is None:
         return None
     return _session(row), row.user_deactivated_at is None
@@ -116,32 +154,14 @@ def select_session_user(
     conn: sa.Connection, session_id: SessionId, now: dt.datetime
 ) -> tuple[Session, User] | None:
     """A live (unrevoked, unexpired) session and its user, in one statement (every request)."""
-    row = (
-        conn.execute(
-            sa.select(sessions, *USER_COLUMNS_NO_ID)
-            .select_from(sessions.join(USER_FROM, users.c.id == sessions.c.user_id))
-            .where(
-                sessions.c.id == session_id,
-                sessions.c.revoked_at.is_(None),
-                sessions.c.expires_at > now,
-            )
-        )
-    ).first()
+    row = conn.execute(_SESSION_USER, {"session_id": session_id, "now": now}).first()
     if row is None:
         return None
     return _session(row), user_from_row(row, user_id=row.user_id)
 
 
 def select_user_sessions(conn: sa.Connection, user_id: UserId, now: dt.datetime) -> list[Session]:
-    rows = conn.execute(
-        sa.select(sessions)
-        .where(
-            sessions.c.user_id == user_id,
-            sessions.c.revoked_at.is_(None),
-            sessions.c.expires_at > now,
-        )
-        .order_by(sessions.c.last_seen_at.desc())
-    )
+    rows = conn.execute(_USER_SESSIONS, {"user_id": user_id, "now": now})
     return [_session(row) for row in rows]
 
 
@@ -153,9 +173,13 @@ def update_session_seen(
     expires_at: dt.datetime,
 ) -> None:
     conn.execute(
-        sa.update(sessions)
-        .where(sessions.c.id == session_id)
-        .values(last_seen_at=now, ip_address=ip_address, expires_at=expires_at)
+        _UPDATE_SESSION_SEEN,
+        {
+            "session_id": session_id,
+            "set_last_seen_at": now,
+            "set_ip_address": ip_address,
+            "set_expires_at": expires_at,
+        },
     )
 
 
@@ -163,9 +187,8 @@ def revoke_session(
     conn: sa.Connection, session_id: SessionId, now: dt.datetime, reason: str
 ) -> bool:
     result = conn.execute(
-        sa.update(sessions)
-        .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_reason=reason)
+        _REVOKE_SESSION,
+        {"session_id": session_id, "set_revoked_at": now, "set_revoked_reason": reason},
     )
     return result.rowcount == 1
 

@@ -25,6 +25,23 @@ _USER_COLUMNS = (users.c.id, *USER_COLUMNS_NO_ID)
 USER_FROM = users.join(profiles, profiles.c.user_id == users.c.id)
 
 
+_USER = (
+    sa.select(*_USER_COLUMNS).select_from(USER_FROM).where(users.c.id == sa.bindparam("user_id"))
+)
+_USER_WITH_HASH_BY_USERNAME = (
+    sa.select(*_USER_COLUMNS, users.c.password_hash)
+    .select_from(USER_FROM)
+    .where(users.c.username == sa.bindparam("username"))
+)
+_PROFILE = sa.select(profiles).where(profiles.c.user_id == sa.bindparam("user_id"))
+_PROFILES = sa.select(profiles).where(
+    profiles.c.user_id.in_(sa.bindparam("user_ids", expanding=True))
+)
+_ACTIVE_USER_IDS = sa.select(users.c.id).where(
+    users.c.id.in_(sa.bindparam("user_ids", expanding=True)), users.c.deactivated_at.is_(None)
+)
+
+
 def user_from_row(row: Any, *, user_id: int) -> User:
     return User(
         id=UserId(user_id),
@@ -81,22 +98,14 @@ def insert_user(
 
 
 def select_user(conn: sa.Connection, user_id: UserId) -> User | None:
-    row = (
-        conn.execute(sa.select(*_USER_COLUMNS).select_from(USER_FROM).where(users.c.id == user_id))
-    ).first()
+    row = conn.execute(_USER, {"user_id": user_id}).first()
     return _user(row) if row else None
 
 
 def select_user_with_hash_by_username(
     conn: sa.Connection, username: str
 ) -> tuple[User, str | None] | None:
-    row = (
-        conn.execute(
-            sa.select(*_USER_COLUMNS, users.c.password_hash)
-            .select_from(USER_FROM)
-            .where(users.c.username == username)
-        )
-    ).first()
+    row = conn.execute(_USER_WITH_HASH_BY_USERNAME, {"username": username}).first()
     return (_user(row), row.password_hash) if row else None
 
 
@@ -140,7 +149,7 @@ def update_user_deactivated(
 
 
 def select_profile(conn: sa.Connection, user_id: UserId) -> Profile | None:
-    row = (conn.execute(sa.select(profiles).where(profiles.c.user_id == user_id))).first()
+    row = conn.execute(_PROFILE, {"user_id": user_id}).first()
     return _profile(row) if row is not None else None
 
 
@@ -169,7 +178,7 @@ def update_profile(
 def select_profiles(conn: sa.Connection, user_ids: set[int]) -> dict[UserId, Profile]:
     if not user_ids:
         return {}
-    rows = conn.execute(sa.select(profiles).where(profiles.c.user_id.in_(user_ids)))
+    rows = conn.execute(_PROFILES, {"user_ids": sorted(user_ids)})
     return {UserId(r.user_id): _profile(r) for r in rows}
 
 
@@ -180,7 +189,5 @@ def update_last_seen(conn: sa.Connection, user_id: UserId, at: dt.datetime) -> N
 def select_active_user_ids(conn: sa.Connection, user_ids: set[int]) -> set[int]:
     if not user_ids:
         return set()
-    rows = conn.execute(
-        sa.select(users.c.id).where(users.c.id.in_(user_ids), users.c.deactivated_at.is_(None))
-    )
+    rows = conn.execute(_ACTIVE_USER_IDS, {"user_ids": sorted(user_ids)})
     return {int(u) for u in rows.scalars()}

@@ -13,7 +13,6 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from sodam.bus.base import Bus
-from sodam.db import messages as messages_repo
 from sodam.db import rooms as rooms_repo
 from sodam.db import users as users_repo
 from sodam.db.engine import Database
@@ -405,25 +404,17 @@ class RoomService:
         self, principal: Principal, room_id: RoomId | None = None
     ) -> tuple[list[RoomSummary], int]:
         """The caller's rooms by last activity, and the total unread for the app badge
-        (muted rooms excluded). Two statements whatever the number of rooms."""
-
-        def list_txn(
-            conn: sa.Connection,
-        ) -> tuple[list[rooms_repo.RoomListRow], dict[RoomId, Message]]:
-            rows = rooms_repo.select_room_list(conn, principal.user.id, room_id)
-            last = messages_repo.select_messages_at(
-                conn, [(r.room.id, r.room.last_seq) for r in rows]
-            )
-            return rows, last
-
-        rows, last = await self._db.read(list_txn)
+        (muted rooms excluded). One statement whatever the number of rooms."""
+        rows = await self._db.read(
+            lambda conn: rooms_repo.select_room_list(conn, principal.user.id, room_id)
+        )
         summaries = [
             _summary(
                 r.room,
                 r.membership,
                 r.peer_user_id,
                 r.peer_name,
-                last.get(r.room.id),
+                r.last_message,
                 r.unread_mentions,
             )
             for r in rows
