@@ -159,7 +159,7 @@ def build_services(settings: Settings, overrides: Overrides | None = None) -> Bu
         auth=AuthService(db, clock, hasher, tokens, bus, settings.auth),
         accounts=AccountService(db, clock, hasher, bus, settings.auth),
         health=HealthService(db),
-        rooms=RoomService(db, clock, bus),
+        rooms=RoomService(db, clock, bus, requires_clean=requires_clean),
         messages=MessageService(
             db, clock, bus, settings.limits, metrics, failpoints, files=file_policy
         ),

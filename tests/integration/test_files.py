@@ -326,3 +326,16 @@ async def test_drawer_pages_newest_first_by_kind(
     assert files[0]["sender_id"] == bob.user_id and files[0]["message_id"] == sent[-1]["id"]
     r = await client.get(f"/api/rooms/{room_id}/files?kind=bogus", headers=alice.headers)
     assert r.status_code == 422
+
+
+async def test_room_list_previews_the_last_messages_files(
+    client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    await send_file(client, alice, room_id, png_bytes(), "사진.png")
+    r = await client.get("/api/rooms", headers=bob.headers)
+    room = next(x for x in r.json()["rooms"] if x["id"] == room_id)
+    last = room["last_message"]
+    assert last["kind"] == "file"
+    assert [(a["kind"], a["file_name"]) for a in last["attachments"]] == [("image", "사진.png")]

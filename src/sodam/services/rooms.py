@@ -13,11 +13,13 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from sodam.bus.base import Bus
+from sodam.db import files as files_repo
 from sodam.db import rooms as rooms_repo
 from sodam.db import users as users_repo
 from sodam.db.engine import Database
+from sodam.domain.attachments import Attachment
 from sodam.domain.clock import Clock
-from sodam.domain.ids import RoomId, UserId
+from sodam.domain.ids import MessageId, RoomId, UserId
 from sodam.domain.messages import Message, MessageView
 from sodam.domain.rooms import GROUP_MAX_MEMBERS, Membership, Room, RoomSummary, direct_key
 from sodam.domain.unread import room_unread
@@ -93,10 +95,13 @@ def join_txn(
 
 
 class RoomService:
-    def __init__(self, db: Database, clock: Clock, bus: Bus) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, bus: Bus, *, requires_clean: bool = True
+    ) -> None:
         self._db = db
         self._clock = clock
         self._bus = bus
+        self._requires_clean = requires_clean  # files.download_requires_clean
 
     # --- creating rooms ----------------------------------------------------------------------
 
@@ -404,10 +409,24 @@ class RoomService:
         self, principal: Principal, room_id: RoomId | None = None
     ) -> tuple[list[RoomSummary], int]:
         """The caller's rooms by last activity, and the total unread for the app badge
-        (muted rooms excluded). One statement whatever the number of rooms."""
-        rows = await self._db.read(
-            lambda conn: rooms_repo.select_room_list(conn, principal.user.id, room_id)
-        )
+        (muted rooms excluded). One statement whatever the number of rooms, and one more for
+        the files of last messages that have some (the list's preview says "사진", "파일: …")."""
+
+        def list_txn(
+            conn: sa.Connection,
+        ) -> tuple[list[Any], dict[MessageId, tuple[Attachment, ...]]]:
+            rows = rooms_repo.select_room_list(conn, principal.user.id, room_id)
+            file_ids = [
+                r.last_message.id
+                for r in rows
+                if r.last_message is not None
+                and r.last_message.kind == "file"
+                and not r.last_message.is_unsent
+            ]
+            files = files_repo.select_attachments_for_messages(conn, file_ids) if file_ids else {}
+            return rows, files
+
+        rows, files = await self._db.read(list_txn)
         summaries = [
             _summary(
                 r.room,
@@ -416,6 +435,8 @@ class RoomService:
                 r.peer_name,
                 r.last_message,
                 r.unread_mentions,
+                files.get(r.last_message.id, ()) if r.last_message is not None else (),
+                self._requires_clean,
             )
             for r in rows
         ]
@@ -459,6 +480,8 @@ def _summary(
     peer_name: str | None,
     last: Message | None,
     unread_mentions: int,
+    last_files: tuple[Attachment, ...] = (),
+    requires_clean: bool = True,
 ) -> RoomSummary:
     if room.kind == "group":
         name = room.name
@@ -468,7 +491,9 @@ def _summary(
         name = peer_name
     last_wire = None
     if last is not None and last.seq >= membership.visible_from_seq:
-        last_wire = MessageView(message=last).to_wire()
+        last_wire = MessageView(
+            message=last, attachments=last_files, requires_clean=requires_clean
+        ).to_wire()
     return RoomSummary(
         room=room,
         membership=membership,
