@@ -5,7 +5,10 @@ real clamd)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
@@ -339,3 +342,46 @@ async def test_room_list_previews_the_last_messages_files(
     last = room["last_message"]
     assert last["kind"] == "file"
     assert [(a["kind"], a["file_name"]) for a in last["attachments"]] == [("image", "사진.png")]
+
+
+async def test_a_video_gets_a_poster_thumbnail(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    users: tuple[LoggedIn, LoggedIn, LoggedIn],
+    tmp_path: Path,
+) -> None:
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        pytest.skip("ffmpeg is not installed (scripts/ensure-system-deps.sh installs it)")
+    clip = tmp_path / "clip.mp4"
+    await asyncio.to_thread(
+        subprocess.run,
+        [
+            ffmpeg,
+            "-nostdin",
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=10",
+            "-t",
+            "1",
+            "-pix_fmt",
+            "yuv420p",
+            str(clip),
+        ],
+        check=True,
+        timeout=60,
+    )
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    message = await send_file(client, alice, room_id, clip.read_bytes(), "회의 영상.mp4")
+    att = message["attachments"][0]
+    assert att["kind"] == "video" and att["content_type"] == "video/mp4"
+    await run_jobs(app)
+    r = await client.get(f"/api/files/{att['id']}/thumbnail?size=small", headers=bob.headers)
+    assert r.status_code == 200 and r.headers["content-type"] == "image/webp"
+    assert Image.open(io.BytesIO(r.content)).size == (320, 240)
+    r = await client.get(f"/api/files/{att['id']}", headers=bob.headers)
+    assert r.headers["content-disposition"].startswith("inline;")  # mp4 plays in the browser
