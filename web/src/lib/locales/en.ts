@@ -173,6 +173,7 @@ export const en: DeepStrings<Messages> & Record<string, unknown> = {
   scanReason: {
     scanner_disabled: "scanner is off",
     too_large: "too large to scan",
+    scanner_limit: "over the scanner's limits",
     scanner_error: "scanner error",
     unknown: "reason unknown",
   },

@@ -163,6 +163,7 @@ export const ko = {
   scanReason: {
     scanner_disabled: "검사기가 꺼져 있음",
     too_large: "검사하기에 너무 큼",
+    scanner_limit: "검사기 한도를 넘음",
     scanner_error: "검사 중 오류",
     unknown: "이유 알 수 없음",
   },
