@@ -29,6 +29,19 @@ export function attachmentsOf(message: Message): Attachment[] {
   return Array.isArray(list) ? list : [];
 }
 
+/**
+ * The same message as `held` with the attachments `held` knows when `incoming` is a file message
+ * without any: a room list whose `last_message` leaves them out (absent or `[]`), so a refresh
+ * never turns "사진" back into a bare "파일". An unsent message (no files, `deleted_at` set) and
+ * any other change of the message are taken as they come.
+ */
+export function keepKnownAttachments(held: Message | null | undefined, incoming: Message): Message {
+  if (!held || held.id !== incoming.id || incoming.kind !== "file" || incoming.deleted_at) return incoming;
+  if (attachmentsOf(incoming).length > 0) return incoming;
+  const known = attachmentsOf(held);
+  return known.length > 0 ? { ...incoming, attachments: known } : incoming;
+}
+
 /** A message that carries files (`kind: "file"`); its body, if any, is the caption. */
 export function isFileMessage(message: Message): boolean {
   return message.kind === "file" || attachmentsOf(message).length > 0;

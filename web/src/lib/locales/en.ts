@@ -163,6 +163,7 @@ export const en: DeepStrings<Messages> & Record<string, unknown> = {
     media: "{{count}} photos and videos",
     file: "File: {{name}}",
     files: "{{count}} files",
+    unknown: "File",
   },
   scan: {
     pending: "Scanning",

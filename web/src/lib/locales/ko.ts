@@ -153,6 +153,7 @@ export const ko = {
     media: "사진·동영상 {{count}}개",
     file: "파일: {{name}}",
     files: "파일 {{count}}개",
+    unknown: "파일",
   },
   scan: {
     pending: "검사 중",
