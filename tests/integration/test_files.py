@@ -275,6 +275,39 @@ async def test_thumbnails_strip_metadata_and_follow_orientation(
         assert not img.getexif() and "exif" not in img.info and "xmp" not in img.info
 
 
+async def test_get_and_head_of_files_are_separate_operations(
+    app: FastAPI, client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    # One route with methods GET and HEAD gave both the same operation id, and the web client's
+    # generator refuses a document with duplicate ids.
+    r = await client.get("/api/openapi.json")
+    paths = r.json()["paths"]
+    ids = {
+        (path, method): paths[path][method]["operationId"]
+        for path in ("/api/files/{attachment_id}", "/api/files/{attachment_id}/thumbnail")
+        for method in ("get", "head")
+    }
+    assert ids == {
+        ("/api/files/{attachment_id}", "get"): "files_download",
+        ("/api/files/{attachment_id}", "head"): "files_head",
+        ("/api/files/{attachment_id}/thumbnail", "get"): "files_thumbnail",
+        ("/api/files/{attachment_id}/thumbnail", "head"): "files_thumbnail_head",
+    }
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    message = await send_file(client, alice, room_id, png_bytes(64, 32), "p.png")
+    file_id = message["attachments"][0]["id"]
+    await run_jobs(app)
+    small = await client.get(f"/api/files/{file_id}/thumbnail", headers=bob.headers)
+    assert small.status_code == 200 and small.content
+    r = await client.head(f"/api/files/{file_id}/thumbnail", headers=bob.headers)
+    assert r.status_code == 200 and r.content == b""
+    assert r.headers["content-type"] == "image/webp"
+    assert r.headers["content-length"] == str(len(small.content))
+    r = await client.head(f"/api/files/{file_id + 1000}", headers=bob.headers)
+    assert r.status_code == 404
+
+
 async def test_attachment_changes_are_room_events(
     app: FastAPI, client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
 ) -> None:

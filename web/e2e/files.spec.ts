@@ -1,16 +1,19 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { type Page, expect, test } from "@playwright/test";
+import { eicarTestString } from "./global-setup";
 import { composer, createDirectRoom, createUser, login, newPage, openRoom, screenshot } from "./support";
 
 // Files (docs/files.md): tus uploads from the composer, thumbnails and the viewer, file cards that
-// follow the scan live, downloads with Korean names, pause/resume and resuming after a reload.
+// follow the scan live (a real clamd, started by global-setup.ts), downloads with Korean names,
+// pause/resume and resuming after a reload, and a 300 MB file end to end.
 
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), "sodam-e2e-files-"));
+test.afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function sha256(data: Buffer): string {
   return createHash("sha256").update(data).digest("hex");
@@ -64,6 +67,46 @@ function fileOnDisk(name: string, data: Buffer): string {
   const path = join(dir, name);
   writeFileSync(path, data);
   return path;
+}
+
+/** Writes `bytes` of random data to a file, 1 MiB at a time (never all in memory); returns its sha256. */
+function randomFileOnDisk(name: string, bytes: number): { path: string; sha: string } {
+  const path = join(dir, name);
+  const hash = createHash("sha256");
+  const fd = openSync(path, "w");
+  try {
+    for (let left = bytes; left > 0; left -= MiB) {
+      const chunk = randomBytes(Math.min(MiB, left));
+      hash.update(chunk);
+      writeSync(fd, chunk);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { path, sha: hash.digest("hex") };
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/**
+ * Records every value the upload chip's progress bar takes, with a MutationObserver in the page,
+ * so the test sees the steps however fast they pass.
+ */
+async function recordProgress(page: Page): Promise<() => Promise<number[]>> {
+  await page.evaluate(() => {
+    const seen: number[] = [];
+    (window as unknown as { sodamProgress: number[] }).sodamProgress = seen;
+    const read = () => {
+      const bar = document.querySelector<HTMLProgressElement>(".upload-chip progress");
+      if (bar && seen[seen.length - 1] !== bar.value) seen.push(bar.value);
+    };
+    new MutationObserver(read).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ["value"] });
+  });
+  return () => page.evaluate(() => (window as unknown as { sodamProgress: number[] }).sodamProgress);
 }
 
 function fileInput(page: Page) {
@@ -125,6 +168,11 @@ test("a picture: the other side sees the thumbnail, opens the viewer, and the ro
   await expect(viewer).toHaveCount(0);
   await screenshot(b.page, "files-thumbnail");
 
+  // After a reload the room list comes from GET /api/rooms. Its last_message may or may not carry
+  // the attachments yet: the preview then says 파일 rather than nothing.
+  await b.page.reload();
+  await expect(b.page.locator(`[data-room-id="${roomId}"] .room-item-preview`)).toHaveText(/^(사진|파일)$/u);
+
   await a.context.close();
   await b.context.close();
 });
@@ -153,10 +201,10 @@ test("a 5 MB file: its card follows the scan live, the other side downloads it i
   await expect(theirs).toBeVisible();
   await expect(theirs).toContainText("5 MB");
   await expect(b.page.locator(".msg-row.theirs .bubble-text", { hasText: "자료 보내드립니다" })).toBeVisible();
-  // The scan finishes in the background; both cards change without a reload.
-  await expect(mine).not.toHaveAttribute("data-scan", "pending", { timeout: 60_000 });
-  await expect(theirs).not.toHaveAttribute("data-scan", "pending", { timeout: 60_000 });
-  await expect(theirs).not.toHaveAttribute("data-scan", "infected");
+  // clamd scans it in the background; both cards change to 안전 without a reload.
+  await expect(mine).toHaveAttribute("data-scan", "clean", { timeout: 60_000 });
+  await expect(theirs).toHaveAttribute("data-scan", "clean", { timeout: 60_000 });
+  await expect(theirs.locator(".scan-badge")).toHaveText("안전");
 
   const got = await downloadSha(b.page, theirs, name);
   expect(got.sha).toBe(sha256(data));
@@ -168,6 +216,34 @@ test("a 5 MB file: its card follows the scan live, the other side downloads it i
   await drawer.getByRole("tab", { name: "파일" }).click();
   await expect(drawer.locator(".file-card", { hasText: name })).toBeVisible();
   await screenshot(b.page, "files-drawer");
+
+  await a.context.close();
+  await b.context.close();
+});
+
+test("a file with a virus: both sides see it blocked, and nobody can download it", async ({ browser }) => {
+  const kim = await createUser("김감염");
+  const lee = await createUser("이차단");
+  const roomId = await createDirectRoom(kim, lee);
+  const a = await newPage(browser);
+  const b = await newPage(browser);
+  await login(a.page, kim);
+  await login(b.page, lee);
+  await openRoom(a.page, roomId);
+  await openRoom(b.page, roomId);
+
+  const name = "견적서.txt";
+  await fileInput(a.page).setInputFiles(fileOnDisk(name, Buffer.from(eicarTestString(), "ascii")));
+  await expect(chip(a.page, name)).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  await sendFiles(a.page);
+
+  for (const card of [a.page.locator(".msg-row.mine .file-card", { hasText: name }), b.page.locator(".msg-row.theirs .file-card", { hasText: name })]) {
+    await expect(card).toHaveAttribute("data-scan", "infected", { timeout: 60_000 });
+    await expect(card.locator(".scan-badge")).toHaveText("차단됨");
+    await expect(card).toContainText("바이러스가 발견되어 누구도 받을 수 없습니다.");
+    await expect(card.getByRole("link")).toHaveCount(0);
+    await expect(card.getByRole("button", { name: new RegExp(`^${name} 다운로드`) })).toBeDisabled();
+  }
 
   await a.context.close();
   await b.context.close();
@@ -243,6 +319,63 @@ test("pause and resume an upload, then continue it after a reload by picking the
   await expect(card).toBeVisible();
   const got = await downloadSha(b.page, card, name);
   expect(got.sha).toBe(sha256(data));
+
+  await a.context.close();
+  await b.context.close();
+});
+
+test("a 300 MB file: progress to the end, scanned clean, the recipient downloads the same bytes", async ({ browser }) => {
+  // 17-25 s here (2 cores, other work running): upload 4-5 s, clamd 5-13 s, download about 1 s.
+  // The limit is only a guard for a loaded machine: every step waits for what the page shows.
+  test.setTimeout(10 * 60_000);
+  const bytes = 300 * MiB; // exactly the default limit (SODAM_LIMITS__ATTACHMENT_MAX_BYTES)
+  const name = "대용량 자료 300MB.bin";
+  const file = randomFileOnDisk(name, bytes);
+  const kim = await createUser("김대용");
+  const lee = await createUser("이대용");
+  const roomId = await createDirectRoom(kim, lee);
+  const a = await newPage(browser);
+  const b = await newPage(browser);
+  await login(a.page, kim);
+  await login(b.page, lee);
+  await openRoom(a.page, roomId);
+  await openRoom(b.page, roomId);
+
+  const progress = await recordProgress(a.page);
+  const started = Date.now();
+  await fileInput(a.page).setInputFiles(file.path); // by path: the browser reads it from disk
+  const item = chip(a.page, name);
+  await expect(item).toContainText("/ 300 MB");
+  await expect(item).toHaveAttribute("data-state", "done", { timeout: 5 * 60_000 });
+  const uploadMs = Date.now() - started;
+  const steps = await progress();
+  expect(steps.some((p) => p > 0 && p < 100), `progress steps ${steps.join(",")}`).toBe(true);
+  expect(steps).toEqual([...steps].sort((x, y) => x - y));
+  expect(steps[steps.length - 1]).toBe(100);
+  await sendFiles(a.page);
+  const sent = Date.now();
+
+  // Scanned by clamd: both cards change live, from 검사 중 to 안전.
+  const mine = a.page.locator(".msg-row.mine .file-card", { hasText: name });
+  const theirs = b.page.locator(".msg-row.theirs .file-card", { hasText: name });
+  await expect(theirs).toBeVisible();
+  await expect(theirs.locator(".file-size")).toHaveText("300 MB");
+  await expect(theirs).toHaveAttribute("data-scan", "clean", { timeout: 5 * 60_000 });
+  const scanMs = Date.now() - sent;
+  await expect(theirs).toContainText("안전");
+  await expect(mine).toHaveAttribute("data-scan", "clean");
+
+  // Lee downloads it through the browser; the file on disk is hashed as a stream.
+  const downloadStarted = Date.now();
+  const [download] = await Promise.all([b.page.waitForEvent("download"), theirs.getByRole("link", { name: `${name} 다운로드` }).click()]);
+  expect(download.suggestedFilename()).toBe(name);
+  const path = await download.path();
+  const downloadMs = Date.now() - downloadStarted;
+  expect(statSync(path).size).toBe(bytes);
+  expect(await sha256OfFile(path)).toBe(file.sha);
+  const timing = `upload ${uploadMs} ms, scan ${scanMs} ms, download ${downloadMs} ms`;
+  test.info().annotations.push({ type: "timing", description: timing });
+  console.log(`300 MB: ${timing}`);
 
   await a.context.close();
   await b.context.close();

@@ -147,20 +147,23 @@ async def _stream(files: FileService, key: str, start: int, end: int) -> AsyncIt
         await asyncio.to_thread(reader.close)
 
 
-@router.head("/api/files/{attachment_id}", include_in_schema=False)
+# GET and HEAD are two routes because an OpenAPI operation id names one method: one route with
+# methods=["GET", "HEAD"] gives both the same id, which the generated web client refuses.
+_DOWNLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"application/octet-stream": {}}, "description": "The file"},
+    206: {"description": "A byte range of the file"},
+    302: {"description": "S3 with presigned downloads: a short-lived URL"},
+    403: {"description": "file_blocked (a virus was found)"},
+    404: {"description": "file_not_found"},
+    409: {"description": "file_not_scanned"},
+    416: {"description": "Range not satisfiable"},
+}
+
+
 @router.get(
-    "/api/files/{attachment_id}",
-    operation_id="files_download",
-    responses={
-        200: {"content": {"application/octet-stream": {}}, "description": "The file"},
-        206: {"description": "A byte range of the file"},
-        302: {"description": "S3 with presigned downloads: a short-lived URL"},
-        403: {"description": "file_blocked (a virus was found)"},
-        404: {"description": "file_not_found"},
-        409: {"description": "file_not_scanned"},
-        416: {"description": "Range not satisfiable"},
-    },
+    "/api/files/{attachment_id}", operation_id="files_download", responses=_DOWNLOAD_RESPONSES
 )
+@router.head("/api/files/{attachment_id}", operation_id="files_head", responses=_DOWNLOAD_RESPONSES)
 async def download(
     attachment_id: int,
     request: Request,
@@ -179,14 +182,21 @@ async def download(
     return _serve(request, files, access, thumbnail=False)
 
 
-@router.head("/api/files/{attachment_id}/thumbnail", include_in_schema=False)
+_THUMBNAIL_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"image/webp": {}}, "description": "The thumbnail (WebP)"},
+    404: {"description": "file_not_found, thumbnail_not_found"},
+}
+
+
 @router.get(
     "/api/files/{attachment_id}/thumbnail",
     operation_id="files_thumbnail",
-    responses={
-        200: {"content": {"image/webp": {}}, "description": "The thumbnail (WebP)"},
-        404: {"description": "file_not_found, thumbnail_not_found"},
-    },
+    responses=_THUMBNAIL_RESPONSES,
+)
+@router.head(
+    "/api/files/{attachment_id}/thumbnail",
+    operation_id="files_thumbnail_head",
+    responses=_THUMBNAIL_RESPONSES,
 )
 async def thumbnail(
     attachment_id: int,

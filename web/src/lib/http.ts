@@ -61,22 +61,3 @@ export async function unwrap<T>(call: Promise<{ data?: T; error?: unknown; respo
   }
   throw await apiErrorFrom(response);
 }
-
-/** A JSON request through the authed fetch, for calls that the generated client does not cover. */
-export async function requestJson<T>(
-  fetchImpl: FetchLike,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const origin = typeof location !== "undefined" ? location.origin : "http://localhost";
-  const init: RequestInit = { method, headers: { Accept: "application/json" } };
-  if (body !== undefined) {
-    init.body = JSON.stringify(body);
-    (init.headers as Record<string, string>)["Content-Type"] = "application/json";
-  }
-  const response = await fetchImpl(new Request(origin + path, init));
-  if (!response.ok) throw await apiErrorFrom(response);
-  if (response.status === 204) return undefined as T;
-  return (await response.json()) as T;
-}

@@ -56,7 +56,7 @@ export function room(overrides: Partial<RoomSummary> = {}): RoomSummary {
   } as RoomSummary;
 }
 
-/** An attachment as docs/files.md shows it (kept here until the generated types carry it). */
+/** An attachment as docs/files.md shows it (the generated AttachmentOut). */
 export function attachment(overrides: Partial<Attachment> = {}): Attachment {
   return {
     id: 42,
@@ -77,5 +77,5 @@ export function attachment(overrides: Partial<Attachment> = {}): Attachment {
 
 /** A `kind: "file"` message carrying these attachments. */
 export function fileMessage(attachments: Attachment[], overrides: Partial<Message> = {}): Message {
-  return message({ kind: "file" as Message["kind"], body: null, ...overrides, ...({ attachments } as Partial<Message>) });
+  return message({ kind: "file", body: null, ...overrides, attachments });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Message, MessagePage } from "../../lib/model";
-import { message } from "../../test/factories";
+import { attachment, fileMessage, message } from "../../test/factories";
+import { attachmentsOf } from "../files/types";
 import type { PageQuery } from "../rooms/roomsApi";
 import { TimelinesStore } from "./timelineStore";
 import { TypingStore } from "./typingStore";
@@ -40,6 +41,31 @@ describe("TimelinesStore", () => {
     const t = s.room(1);
     expect(t.messages.map((m) => m.seq)).toEqual(Array.from({ length: 50 }, (_, i) => 71 + i));
     expect(t).toMatchObject({ hasMoreBefore: true, hasMoreAfter: false, loaded: true, reads: [{ user_id: 2, last_read_seq: 3 }] });
+  });
+
+  it("keeps changes that arrive while the first page is on its way (the page may predate them)", async () => {
+    const pending = fileMessage([attachment({ id: 42, kind: "image", scan_state: "pending", thumbnail: "pending" })], { seq: 1, event_seq: 1 });
+    let answer: (page: MessagePage) => void = () => undefined;
+    const s = new TimelinesStore({
+      api: {
+        messages: () => new Promise<MessagePage>((ok) => (answer = ok)),
+        reads: async () => ({ reads: [] }),
+      },
+    });
+    const opened = s.open(1);
+    // The server read the page, then the thumbnail job and the scan finished: their events come
+    // in before the page does. The message keeps its own event_seq.
+    s.applyMessage({ ...pending, attachments: [attachment({ id: 42, kind: "image", scan_state: "pending", thumbnail: "ready" })] });
+    s.applyMessage({ ...pending, attachments: [attachment({ id: 42, kind: "image", scan_state: "clean", thumbnail: "ready", downloadable: true })] });
+    s.applyReactions(1, pending.id, [{ reaction: "heart", count: 1, user_ids: [3] }]);
+    answer({ messages: [pending], has_more_before: false, has_more_after: false });
+    await opened;
+    const [shown] = s.room(1).messages;
+    expect(attachmentsOf(shown!)).toMatchObject([{ scan_state: "clean", thumbnail: "ready", downloadable: true }]);
+    expect(shown!.reactions).toHaveLength(1);
+    // Afterwards changes apply directly, nothing is replayed twice.
+    s.applyMessage({ ...pending, body: "캡션", event_seq: 5 });
+    expect(s.room(1).messages.map((m) => m.body)).toEqual(["캡션"]);
   });
 
   it("loads older pages until the beginning, each page once", async () => {

@@ -39,6 +39,12 @@ const EMPTY: RoomTimeline = {
 export class TimelinesStore extends Store<TimelinesState> {
   private readonly deps: TimelineDeps;
   private readonly inflight = new Map<string, Promise<void>>();
+  /**
+   * Per room, one list per page request in flight: the live changes that arrived meanwhile. The
+   * page may have been read before them (a scan result, a thumbnail, an edit), so they are applied
+   * again on top of it; merging by id and event_seq makes a second application harmless.
+   */
+  private readonly arrivals = new Map<number, Set<(() => void)[]>>();
 
   constructor(deps: TimelineDeps) {
     super({ rooms: {} });
@@ -55,6 +61,7 @@ export class TimelinesStore extends Store<TimelinesState> {
     if (current?.loaded && aroundSeq === undefined) return Promise.resolve();
     return this.once(`open:${roomId}:${aroundSeq ?? ""}`, async () => {
       this.update(roomId, (t) => ({ ...t, loading: "initial", error: null }));
+      const arrived = this.watchArrivals(roomId);
       try {
         const limit = this.deps.pageSize ?? 50;
         const [page, reads] = await Promise.all([
@@ -70,7 +77,9 @@ export class TimelinesStore extends Store<TimelinesState> {
           loading: null,
           loaded: true,
         }));
+        this.replayArrivals(roomId, arrived);
       } catch (error) {
+        this.unwatchArrivals(roomId, arrived);
         this.update(roomId, (t) => ({ ...t, loading: null, error: errorCode(error) }));
       }
     });
@@ -154,6 +163,7 @@ export class TimelinesStore extends Store<TimelinesState> {
 
   /** A created or updated message, live or from our own acknowledged send. */
   applyMessage(message: Message): void {
+    this.noteArrival(message.room_id, () => this.applyMessage(message));
     const t = this.getState().rooms[message.room_id];
     if (!t?.loaded) return;
     const newest = t.messages[t.messages.length - 1];
@@ -164,6 +174,7 @@ export class TimelinesStore extends Store<TimelinesState> {
 
   /** reaction.updated carries only the message id and its new reactions. */
   applyReactions(roomId: number, messageId: number, reactions: Message["reactions"]): void {
+    this.noteArrival(roomId, () => this.applyReactions(roomId, messageId, reactions));
     const t = this.getState().rooms[roomId];
     if (!t?.loaded) return;
     const index = t.messages.findIndex((m) => m.id === messageId);
@@ -207,6 +218,30 @@ export class TimelinesStore extends Store<TimelinesState> {
       delete rooms[roomId];
       return { rooms };
     });
+  }
+
+  private watchArrivals(roomId: number): (() => void)[] {
+    const arrived: (() => void)[] = [];
+    const lists = this.arrivals.get(roomId) ?? new Set();
+    lists.add(arrived);
+    this.arrivals.set(roomId, lists);
+    return arrived;
+  }
+
+  private unwatchArrivals(roomId: number, arrived: (() => void)[]): void {
+    const lists = this.arrivals.get(roomId);
+    lists?.delete(arrived);
+    if (lists?.size === 0) this.arrivals.delete(roomId);
+  }
+
+  /** Applies again what arrived while the page was on its way (no longer recorded for it). */
+  private replayArrivals(roomId: number, arrived: (() => void)[]): void {
+    this.unwatchArrivals(roomId, arrived);
+    for (const change of arrived) change();
+  }
+
+  private noteArrival(roomId: number, change: () => void): void {
+    for (const arrived of this.arrivals.get(roomId) ?? []) arrived.push(change);
   }
 
   private update(roomId: number, fn: (t: RoomTimeline) => RoomTimeline): void {

@@ -84,4 +84,15 @@ describe("DrawerStore", () => {
     expect(visibleFiles(store.list(7, "media")).map((f) => f.id)).toEqual([1]);
     expect(visibleFiles(store.list(7, "files"))).toEqual([]);
   });
+
+  it("keeps a scan result that arrives while the first page is on its way", async () => {
+    const before = drawerFile(5, "file");
+    let answer: (page: DrawerPage) => void = () => undefined;
+    const store = new DrawerStore({ api: { drawer: () => new Promise<DrawerPage>((ok) => (answer = ok)) } });
+    const opened = store.open(7, "media");
+    store.applyMessage(fileMessage([attachment({ id: 5, kind: "image", scan_state: "clean", downloadable: true })], { id: 50, room_id: 7 }));
+    answer({ files: [{ ...before, kind: "image" }], has_more: false });
+    await opened;
+    expect(visibleFiles(store.list(7, "media"))).toMatchObject([{ id: 5, scan_state: "clean", downloadable: true }]);
+  });
 });

@@ -52,6 +52,8 @@ const EMPTY: DrawerList = { sources: [], loaded: false, loading: false, error: n
  */
 export class DrawerStore extends Store<DrawerState> {
   private readonly deps: DrawerDeps;
+  /** Per room, one list per first load in flight: messages that changed meanwhile (see open). */
+  private readonly arrivals = new Map<number, Set<Message[]>>();
 
   constructor(deps: DrawerDeps) {
     super({ lists: {} });
@@ -66,6 +68,12 @@ export class DrawerStore extends Store<DrawerState> {
   async open(roomId: number, tab: DrawerTab): Promise<void> {
     if (this.list(roomId, tab).loading) return;
     this.update(roomId, tab, (l) => ({ ...l, loading: true, error: null }));
+    // A scan or thumbnail may finish after the server read a page and before the page is here:
+    // those messages are applied again on top of it (applyMessage only moves states forward).
+    const arrived: Message[] = [];
+    const watching = this.arrivals.get(roomId) ?? new Set();
+    watching.add(arrived);
+    this.arrivals.set(roomId, watching);
     try {
       const sources = await Promise.all(
         TAB_SOURCES[tab].map(async (kind) => {
@@ -76,7 +84,11 @@ export class DrawerStore extends Store<DrawerState> {
       this.update(roomId, tab, () => ({ sources, loaded: true, loading: false, error: null }));
     } catch (error) {
       this.update(roomId, tab, (l) => ({ ...l, loading: false, error: errorCode(error) }));
+    } finally {
+      watching.delete(arrived);
+      if (watching.size === 0) this.arrivals.delete(roomId);
     }
+    for (const message of arrived) this.applyMessage(message);
   }
 
   /** The next page of each query whose oldest item is where the merged list stops. */
@@ -116,6 +128,7 @@ export class DrawerStore extends Store<DrawerState> {
 
   /** A message was created or changed (live event, or our own send acknowledged). */
   applyMessage(message: Message): void {
+    for (const arrived of this.arrivals.get(message.room_id) ?? []) arrived.push(message);
     const prefix = `${message.room_id}:`;
     const gone = message.deleted_at !== null || message.hidden;
     const attachments = gone ? [] : attachmentsOf(message);

@@ -1,23 +1,20 @@
 /**
- * Every call the client makes to the files endpoints (docs/files.md) except the tus PATCH/POST
- * traffic, which tus-js-client sends itself (uploads.ts). When the OpenAPI document carries these
- * endpoints, only this module moves to the generated client.
+ * Every call the client makes to the files endpoints (docs/files.md). The drawer and the send go
+ * through the generated OpenAPI client, so their types follow the server; the tus traffic is
+ * protocol headers rather than JSON: tus-js-client sends POST/PATCH itself (uploads.ts) and the
+ * HEAD/DELETE below are plain requests through the authed fetch.
  */
+import type { components } from "../../api/schema.gen";
 import { NetworkError, apiErrorFrom } from "../../lib/errors";
-import { type FetchLike, requestJson } from "../../lib/http";
-import type { Message } from "../../lib/model";
+import { type ApiClient, type FetchLike, unwrap } from "../../lib/http";
 import type { DrawerKind, DrawerPage } from "./types";
 
 export const UPLOADS_ENDPOINT = "/api/uploads";
 const TUS_VERSION = "1.0.0";
 
-export interface SendWithUploads {
-  client_msg_id: string;
-  /** The caption; omitted when empty. */
-  body?: string;
-  reply_to_id?: number;
-  upload_ids: string[];
-}
+/** The send body with `upload_ids` (a caption in `body` is optional). */
+export type SendWithUploads = components["schemas"]["SendIn"] & { upload_ids: string[] };
+export type SendAnswer = components["schemas"]["SendOut"];
 
 export interface DrawerQuery {
   kind: DrawerKind;
@@ -34,14 +31,14 @@ export interface FilesApi {
   /** GET /api/rooms/{room_id}/files: newest first, paged with `before` (an attachment id). */
   drawer(roomId: number, query: DrawerQuery): Promise<DrawerPage>;
   /** POST /api/rooms/{room_id}/messages with `upload_ids`: a `kind: "file"` message. */
-  sendWithUploads(roomId: number, body: SendWithUploads): Promise<{ message: Message; duplicate: boolean }>;
+  sendWithUploads(roomId: number, body: SendWithUploads): Promise<SendAnswer>;
   /** tus HEAD: how far an unfinished upload got, or null when the server no longer has it. */
   probeUpload(url: string): Promise<UploadProgress | null>;
   /** tus DELETE (termination); an upload the server no longer has counts as deleted. */
   terminateUpload(url: string): Promise<void>;
 }
 
-export function createFilesApi(fetchImpl: FetchLike): FilesApi {
+export function createFilesApi(client: ApiClient, fetchImpl: FetchLike): FilesApi {
   const origin = typeof location !== "undefined" ? location.origin : "http://localhost";
   const absolute = (url: string) => new URL(url, origin).toString();
 
@@ -55,13 +52,14 @@ export function createFilesApi(fetchImpl: FetchLike): FilesApi {
   }
 
   return {
-    drawer: (roomId, query) => {
-      const params = new URLSearchParams({ kind: query.kind, limit: String(query.limit ?? 50) });
-      if (query.before !== undefined) params.set("before", String(query.before));
-      return requestJson<DrawerPage>(fetchImpl, "GET", `/api/rooms/${roomId}/files?${params.toString()}`);
-    },
+    drawer: (roomId, query) =>
+      unwrap(
+        client.GET("/api/rooms/{room_id}/files", {
+          params: { path: { room_id: roomId }, query: { limit: 50, ...query } },
+        }),
+      ),
     sendWithUploads: (roomId, body) =>
-      requestJson<{ message: Message; duplicate: boolean }>(fetchImpl, "POST", `/api/rooms/${roomId}/messages`, body),
+      unwrap(client.POST("/api/rooms/{room_id}/messages", { params: { path: { room_id: roomId } }, body })),
     probeUpload: async (url) => {
       const response = await tus("HEAD", url);
       if (response.status === 404 || response.status === 410) return null;

@@ -21,4 +21,13 @@ describe("room list preview of a file message", () => {
   it("is null for a message without files", () => {
     expect(filesPreview(message(), t)).toBeNull();
   });
+
+  it("says just 파일 for a file message whose attachments the room list left out", () => {
+    const bare = message({ kind: "file", body: null });
+    expect(bare.attachments).toBeUndefined();
+    expect(filesPreview(bare, t)).toBe("파일");
+    expect(filesPreview(bare, en.t.bind(en))).toBe("File");
+    expect(filesPreview({ ...bare, attachments: [] }, t)).toBe("파일");
+    expect(filesPreview({ ...bare, deleted_at: "2026-01-05T00:00:00Z", attachments: [] }, t)).toBeNull();
+  });
 });

@@ -5,12 +5,14 @@ type T = (key: string, options?: Record<string, unknown>) => string;
 
 /**
  * One line for a message that carries files and no caption (room list, notifications):
- * "사진", "사진 3장", "동영상", "파일: 회의록.pdf", "파일 2개". Null when the message has no files.
+ * "사진", "사진 3장", "동영상", "파일: 회의록.pdf", "파일 2개"; just "파일" for a `kind: "file"`
+ * message whose attachments are not there (a room list entry that leaves them out). Null when
+ * the message is not a file message.
  */
 export function filesPreview(message: Message, t: T): string | null {
   const list = attachmentsOf(message);
-  if (list.length === 0) return null;
-  return describeAttachments(list, t);
+  if (list.length > 0) return describeAttachments(list, t);
+  return message.kind === "file" && !message.deleted_at ? t("filePreview.unknown") : null;
 }
 
 export function describeAttachments(list: readonly Pick<Attachment, "kind" | "file_name">[], t: T): string {

@@ -12,7 +12,9 @@ describe("scan badge", () => {
       label: "scan.unscanned",
       reason: "scanReason.too_large",
     });
+    expect(scanBadge(attachment({ scan_state: "unscanned", scan_reason: "scanner_limit" })).reason).toBe("scanReason.scanner_limit");
     expect(scanBadge(attachment({ scan_state: "unscanned", scan_reason: null })).reason).toBe("scanReason.unknown");
+    expect(scanBadge(attachment({ scan_state: "unscanned", scan_reason: "added_later" })).reason).toBe("scanReason.unknown");
   });
 });
 

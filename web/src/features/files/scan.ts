@@ -1,4 +1,4 @@
-import type { Attachment } from "./types";
+import { type Attachment, UNSCANNED_REASONS } from "./types";
 
 export type BadgeTone = "pending" | "ok" | "blocked" | "warn";
 
@@ -19,8 +19,13 @@ export function scanBadge(a: Pick<Attachment, "scan_state" | "scan_reason">): Sc
     case "infected":
       return { tone: "blocked", label: "scan.infected", reason: null };
     case "unscanned":
-      return { tone: "warn", label: "scan.unscanned", reason: `scanReason.${a.scan_reason ?? "unknown"}` };
+      return { tone: "warn", label: "scan.unscanned", reason: `scanReason.${knownReason(a.scan_reason)}` };
   }
+}
+
+/** The server's reason if the client has words for it; a reason added later reads as unknown. */
+function knownReason(reason: string | null): string {
+  return UNSCANNED_REASONS.find((r) => r === reason) ?? "unknown";
 }
 
 export interface DownloadPermission {

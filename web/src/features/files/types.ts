@@ -1,59 +1,50 @@
 /**
- * The files API on the wire (docs/files.md), typed by hand until the server's OpenAPI document
- * carries it; then these become names for the generated types (src/lib/model.ts does the same for
- * messages) and nothing else in the client changes.
+ * The files API on the wire (docs/files.md): short names for the generated OpenAPI types
+ * (src/api/schema.gen.ts, never edited by hand), so a server change is a type error here.
  */
+import type { components, operations } from "../../api/schema.gen";
 import type { Message } from "../../lib/model";
 
-export type AttachmentKind = "image" | "video" | "audio" | "file";
-export type ScanState = "pending" | "clean" | "infected" | "unscanned";
-export type UnscannedReason = "scanner_disabled" | "too_large" | "scanner_error";
-export type ThumbnailState = "pending" | "ready" | "none" | "failed";
+type Schemas = components["schemas"];
 
-export interface Attachment {
-  id: number;
-  file_name: string;
-  content_type: string;
-  kind: AttachmentKind;
-  size: number;
-  sha256: string;
-  width: number | null;
-  height: number | null;
-  scan_state: ScanState;
-  /** Only for `unscanned`. */
-  scan_reason: UnscannedReason | null;
-  thumbnail: ThumbnailState;
-  /** Whether members other than the uploader may download it now. */
-  downloadable: boolean;
-}
+export type Attachment = Schemas["AttachmentOut"];
+export type AttachmentKind = Attachment["kind"];
+export type ScanState = Attachment["scan_state"];
+export type ThumbnailState = Attachment["thumbnail"];
 
 /** One entry of a room's drawer (서랍): the attachment and the message it came with. */
-export interface DrawerFile extends Attachment {
-  message_id: number;
-  sender_id: number | null;
-  created_at: string;
-}
+export type DrawerFile = Schemas["DrawerFileOut"];
+export type DrawerPage = Schemas["DrawerOut"];
 
-/** `media` = images and videos. */
-export type DrawerKind = "media" | "image" | "video" | "audio" | "file";
+/** The drawer's `kind` filters the client asks for (`media` = images and videos; not `all`). */
+export type DrawerKind = Exclude<NonNullable<NonNullable<operations["rooms_files"]["parameters"]["query"]>["kind"]>, "all">;
 
-export interface DrawerPage {
-  files: DrawerFile[];
-  has_more: boolean;
-}
-
-/** A message as the server sends it once files exist: `attachments` is empty for text. */
-export type MessageWithAttachments = Message & { attachments?: Attachment[] };
+/** Why a file is `unscanned` (`scan_reason`); anything else the server may add reads as unknown. */
+export const UNSCANNED_REASONS = ["scanner_disabled", "too_large", "scanner_limit", "scanner_error"] as const;
+export type UnscannedReason = (typeof UNSCANNED_REASONS)[number];
 
 /** The attachments of a message (none for text, system and unsent messages). */
 export function attachmentsOf(message: Message): Attachment[] {
-  const list = (message as MessageWithAttachments).attachments;
+  const list = message.attachments;
   return Array.isArray(list) ? list : [];
+}
+
+/**
+ * The same message as `held` with the attachments `held` knows when `incoming` is a file message
+ * without any: a room list whose `last_message` leaves them out (absent or `[]`), so a refresh
+ * never turns "사진" back into a bare "파일". An unsent message (no files, `deleted_at` set) and
+ * any other change of the message are taken as they come.
+ */
+export function keepKnownAttachments(held: Message | null | undefined, incoming: Message): Message {
+  if (!held || held.id !== incoming.id || incoming.kind !== "file" || incoming.deleted_at) return incoming;
+  if (attachmentsOf(incoming).length > 0) return incoming;
+  const known = attachmentsOf(held);
+  return known.length > 0 ? { ...incoming, attachments: known } : incoming;
 }
 
 /** A message that carries files (`kind: "file"`); its body, if any, is the caption. */
 export function isFileMessage(message: Message): boolean {
-  return (message.kind as string) === "file" || attachmentsOf(message).length > 0;
+  return message.kind === "file" || attachmentsOf(message).length > 0;
 }
 
 /** What the client derives from an attachment id (docs/files.md, "Flow" 4). */
@@ -94,7 +85,7 @@ export function withNewestAttachments(current: Message, incoming: Message): Mess
     }
     return a;
   });
-  return kept ? ({ ...incoming, attachments: merged } as MessageWithAttachments) : incoming;
+  return kept ? { ...incoming, attachments: merged } : incoming;
 }
 
 /** The kind of a file the browser picked, by its MIME type (the server decides for real by sniffing). */

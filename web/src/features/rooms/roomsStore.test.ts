@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { RoomSummary } from "../../lib/model";
-import { message, room } from "../../test/factories";
+import { attachment, fileMessage, message, room } from "../../test/factories";
 import { filterRooms, sortRooms, totalUnread } from "./roomList";
 import { RoomsStore } from "./roomsStore";
 
@@ -75,6 +75,27 @@ describe("RoomsStore unread arithmetic", () => {
     await s.load();
     s.applyMessage({ ...last, body: "수정", event_seq: 8 });
     expect(s.get(1)).toMatchObject({ unread_count: 1, last_message: { body: "수정" } });
+  });
+
+  it("a room list whose last_message leaves the attachments out keeps the ones already known", async () => {
+    const photo = fileMessage([attachment({ kind: "image" })], { room_id: 1, seq: 5 });
+    const { attachments: _left, ...bare } = photo;
+    const rooms = [room({ id: 1, last_seq: 5, last_message: photo })];
+    const s = store(rooms);
+    await s.load();
+    rooms[0] = room({ id: 1, last_seq: 5, last_message: bare });
+    await s.load();
+    expect(s.get(1)?.last_message?.attachments).toEqual(photo.attachments);
+    rooms[0] = room({ id: 1, last_seq: 5, last_message: { ...bare, attachments: [] } });
+    await s.load();
+    expect(s.get(1)?.last_message?.attachments).toEqual(photo.attachments);
+    await s.reloadRoom(1);
+    expect(s.get(1)?.last_message?.attachments).toEqual(photo.attachments);
+    s.applyMessage({ ...bare, body: "캡션", event_seq: 9 });
+    expect(s.get(1)?.last_message).toMatchObject({ body: "캡션", attachments: photo.attachments });
+    // Unsent: the files are gone with it.
+    s.applyMessage({ ...photo, deleted_at: "2026-01-05T00:00:00Z", attachments: [], event_seq: 10 });
+    expect(s.get(1)?.last_message?.attachments).toEqual([]);
   });
 
   it("muting and favourites apply at once and reorder the list", async () => {

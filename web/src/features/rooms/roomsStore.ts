@@ -2,6 +2,7 @@ import type { Message, RoomSummary } from "../../lib/model";
 import { Store } from "../../lib/store";
 import type { RoomEvent, UserFrame } from "../../realtime/frames";
 import { mentionsUser, roomUnread } from "../chat/timeline";
+import { keepKnownAttachments } from "../files/types";
 import type { MessagingApi } from "./roomsApi";
 import { sortRooms } from "./roomList";
 
@@ -29,7 +30,8 @@ export class RoomsStore extends Store<RoomsState> {
   }
 
   async load(): Promise<RoomSummary[]> {
-    const { rooms } = await this.deps.api.listRooms();
+    const held = this.getState().byId;
+    const rooms = (await this.deps.api.listRooms()).rooms.map((r) => withKnownPreview(held[r.id], r));
     const byId: Record<number, RoomSummary> = {};
     for (const r of rooms) byId[r.id] = r;
     this.setState({ byId, ordered: sortRooms(rooms), loaded: true, error: null });
@@ -59,7 +61,7 @@ export class RoomsStore extends Store<RoomsState> {
   }
 
   upsert(room: RoomSummary): void {
-    this.patch(room.id, () => room, true);
+    this.patch(room.id, (held) => withKnownPreview(held, room), true);
   }
 
   remove(roomId: number): void {
@@ -76,10 +78,10 @@ export class RoomsStore extends Store<RoomsState> {
     this.patch(message.room_id, (room) => {
       if (message.seq < room.last_seq) {
         // An older message (edit, unsend): only the preview can change.
-        return room.last_message?.id === message.id ? { ...room, last_message: message } : room;
+        return room.last_message?.id === message.id ? { ...room, last_message: keepKnownAttachments(room.last_message, message) } : room;
       }
       if (message.seq === room.last_seq && room.last_message?.id === message.id) {
-        return { ...room, last_message: message };
+        return { ...room, last_message: keepKnownAttachments(room.last_message, message) };
       }
       const mine = message.sender_id === this.deps.myUserId;
       const reading = this.deps.isReading(room.id);
@@ -186,4 +188,12 @@ export class RoomsStore extends Store<RoomsState> {
       return { ...s, byId, ordered: sortRooms(Object.values(byId)) };
     });
   }
+}
+
+/** A fresh copy of a room from the server, keeping attachments the held copy knows (see keepKnownAttachments). */
+function withKnownPreview(held: RoomSummary | undefined, incoming: RoomSummary): RoomSummary {
+  const last = incoming.last_message;
+  if (!held || !last) return incoming;
+  const kept = keepKnownAttachments(held.last_message, last);
+  return kept === last ? incoming : { ...incoming, last_message: kept };
 }

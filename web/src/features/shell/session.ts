@@ -81,7 +81,7 @@ export class Session {
     const fetchImpl = authedFetch(deps.auth, deps.fetch);
     this.client = createApiClient(fetchImpl);
     this.api = createMessagingApi(this.client);
-    this.files = createFilesApi(fetchImpl);
+    this.files = createFilesApi(this.client, fetchImpl);
     this.drawer = new DrawerStore({ api: this.files });
     this.media = {
       stale: () => {

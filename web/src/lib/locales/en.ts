@@ -163,6 +163,7 @@ export const en: DeepStrings<Messages> & Record<string, unknown> = {
     media: "{{count}} photos and videos",
     file: "File: {{name}}",
     files: "{{count}} files",
+    unknown: "File",
   },
   scan: {
     pending: "Scanning",
@@ -173,6 +174,7 @@ export const en: DeepStrings<Messages> & Record<string, unknown> = {
   scanReason: {
     scanner_disabled: "scanner is off",
     too_large: "too large to scan",
+    scanner_limit: "over the scanner's limits",
     scanner_error: "scanner error",
     unknown: "reason unknown",
   },

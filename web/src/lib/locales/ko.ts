@@ -153,6 +153,7 @@ export const ko = {
     media: "사진·동영상 {{count}}개",
     file: "파일: {{name}}",
     files: "파일 {{count}}개",
+    unknown: "파일",
   },
   scan: {
     pending: "검사 중",
@@ -163,6 +164,7 @@ export const ko = {
   scanReason: {
     scanner_disabled: "검사기가 꺼져 있음",
     too_large: "검사하기에 너무 큼",
+    scanner_limit: "검사기 한도를 넘음",
     scanner_error: "검사 중 오류",
     unknown: "이유 알 수 없음",
   },
