@@ -3,15 +3,26 @@ protocol answers, limits while streaming, resuming, sha256 and sniffing, ownersh
 
 from __future__ import annotations
 
+import asyncio
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from sodam.app import Overrides, build_app
 from sodam.config import Settings
+from sodam.db import files as files_repo
 from sodam.domain.clock import FakeClock
+from sodam.errors import Unavailable
+from sodam.files.base import StorageFull, UploadState
+from sodam.files.local import LocalBlobStore
+from sodam.services.passwords import PasswordHasher
 from tests.conftest import ADMIN_PASSWORD, TEST_SECRET
 from tests.support.factories import LoggedIn, create_user, login
 from tests.support.files import (
@@ -19,13 +30,14 @@ from tests.support.files import (
     TUS,
     metadata,
     png_bytes,
+    send_files,
     sha256,
     tus_create,
     tus_patch,
     upload,
     upload_path,
 )
-from tests.support.messaging import assert_error
+from tests.support.messaging import assert_error, make_group
 
 LIMIT = 3 * 1024 * 1024 + 7  # a small attachment limit, not a multiple of anything
 
@@ -279,3 +291,100 @@ async def test_empty_file(app: FastAPI, client: httpx.AsyncClient, alice: Logged
     principal = await app.state.services.auth.authenticate(alice.access_token)
     finished = await app.state.services.uploads.get(principal, upload_path(r).rsplit("/", 1)[-1])
     assert finished.finished and finished.metadata["sha256"] == sha256(b"")
+
+
+class _FlakyStore(LocalBlobStore):
+    """A local store whose append number ``fail_at`` (1-based) fails with ``error``."""
+
+    def __init__(self, root: Path, fail_at: int, error: Exception) -> None:
+        super().__init__(root, part_size=1000)
+        self.appends = 0
+        self.fail_at = fail_at
+        self.error = error
+
+    def append_upload(self, key: str, state: UploadState, data: bytes) -> UploadState:
+        self.appends += 1
+        if self.appends == self.fail_at:
+            raise self.error
+        return super().append_upload(key, state, data)
+
+
+@asynccontextmanager
+async def _app_with_store(
+    settings: Settings, clock: FakeClock, hasher: PasswordHasher, store: object
+) -> AsyncIterator[httpx.AsyncClient]:
+    application = build_app(
+        settings, Overrides(clock=clock, hasher=hasher, extra={"blob_store": store})
+    )
+    async with LifespanManager(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            yield c
+
+
+async def test_a_failed_block_is_never_skipped(
+    settings: Settings, clock: FakeClock, fast_hasher: PasswordHasher, tmp_path: Path
+) -> None:
+    """The second block's write fails (disk full): the upload stops at the first block, and
+    resuming from there stores exactly the sent bytes with the right digest."""
+    store = _FlakyStore(tmp_path / "blobs", fail_at=2, error=StorageFull("full"))
+    async with _app_with_store(settings, clock, fast_hasher, store) as client:
+        admin = await login(client, "admin", ADMIN_PASSWORD)
+        alice = await create_user(client, admin)
+        data = os.urandom(2500)
+        path = upload_path(await tus_create(client, alice, len(data)))
+        r = await tus_patch(client, alice, path, 0, data)
+        assert_error(r, 507, "storage_full")
+        r = await client.head(path, headers={**alice.headers, **TUS})
+        assert r.headers["upload-offset"] == "1000"
+        r = await tus_patch(client, alice, path, 1000, data[1000:])
+        assert r.status_code == 204 and r.headers["upload-offset"] == "2500"
+        room = await make_group(client, alice, [])
+        r = await send_files(client, alice, int(room["id"]), [path.rsplit("/", 1)[-1]])
+        att = r.json()["message"]["attachments"][0]
+        assert att["sha256"] == sha256(data)
+        r = await client.get(f"/api/files/{att['id']}", headers=alice.headers)
+        assert r.content == data
+
+
+async def test_a_failed_progress_write_does_not_hash_a_block_twice(
+    settings: Settings,
+    clock: FakeClock,
+    fast_hasher: PasswordHasher,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    store = LocalBlobStore(tmp_path / "blobs", part_size=1000)
+    real = files_repo.update_upload_progress
+    calls = {"n": 0}
+
+    def flaky(conn: Any, upload_id: str, **kw: Any) -> bool:
+        calls["n"] += 1
+        if calls["n"] == 3:  # 1: the store state at creation, 2: block one, 3: block two
+            raise Unavailable("database_unavailable", "down")
+        return real(conn, upload_id, **kw)
+
+    monkeypatch.setattr(files_repo, "update_upload_progress", flaky)
+    async with _app_with_store(settings, clock, fast_hasher, store) as client:
+        admin = await login(client, "admin", ADMIN_PASSWORD)
+        alice = await create_user(client, admin)
+        data = os.urandom(2500)
+        path = upload_path(await tus_create(client, alice, len(data)))
+        r = await tus_patch(client, alice, path, 0, data)
+        assert r.status_code == 503
+        r = await client.head(path, headers={**alice.headers, **TUS})
+        offset = int(r.headers["upload-offset"])
+        assert offset == 1000
+        r = await tus_patch(client, alice, path, offset, data[offset:])
+        assert r.status_code == 204
+        room = await make_group(client, alice, [])
+        r = await send_files(client, alice, int(room["id"]), [path.rsplit("/", 1)[-1]])
+        assert r.json()["message"]["attachments"][0]["sha256"] == sha256(data)
+
+
+async def test_parallel_creations_cannot_pass_the_pending_limit(
+    client: httpx.AsyncClient, alice: LoggedIn
+) -> None:
+    answers = await asyncio.gather(*(tus_create(client, alice, 10) for _ in range(12)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes.count(201) == 3 and codes.count(429) == 9  # max_pending_uploads = 3

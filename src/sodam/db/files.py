@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sodam.db.tables import attachments, messages, uploads
+from sodam.db.tables import attachments, messages, uploads, users
 from sodam.domain.attachments import Attachment
 from sodam.domain.ids import MessageId, RoomId, UserId
 from sodam.domain.uploads import Upload
@@ -47,6 +47,13 @@ def insert_upload(conn: sa.Connection, upload: Upload) -> None:
             completed_at=upload.completed_at,
         )
     )
+
+
+def lock_user_for_uploads(conn: sa.Connection, user_id: UserId) -> None:
+    """Serialises a user's upload reservations (quota and pending checks) on PostgreSQL; on
+    SQLite the single writer already does."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(users.c.id).where(users.c.id == user_id).with_for_update())
 
 
 def select_upload(conn: sa.Connection, upload_id: str) -> Upload | None:

@@ -33,7 +33,14 @@ from sodam.domain.attachments import file_extension, storage_key_for
 from sodam.domain.clock import Clock
 from sodam.domain.files import clean_file_name
 from sodam.domain.uploads import Upload
-from sodam.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, RateLimited
+from sodam.errors import (
+    AppError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+)
 from sodam.files.base import BlobStore, UploadState
 from sodam.files.cleanup import sweep_stale_uploads
 from sodam.files.sniff import SNIFF_BYTES, sniff
@@ -63,7 +70,8 @@ class UploadService:
         self._files = files
         # upload id -> (offset the digest covers, running sha256); see the module docstring
         self._hashers: OrderedDict[str, tuple[int, Any]] = OrderedDict()
-        self._locks: dict[str, asyncio.Lock] = {}
+        # one PATCH at a time per upload on this node: upload id -> (lock, tasks using it)
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     @property
     def max_size(self) -> int:
@@ -91,7 +99,23 @@ class UploadService:
         key = storage_key_for(upload_id, now)
         me = principal.user.id
 
-        def check_txn(conn: sa.Connection) -> None:
+        upload = Upload(
+            id=upload_id,
+            user_id=me,
+            length=length,
+            offset=0,
+            file_name=name,
+            metadata={"filename": name},
+            storage_key=key,
+            store_state={},
+            created_at=now,
+            expires_at=now + dt.timedelta(seconds=self._files.upload_expiry_s),
+        )
+
+        def reserve_txn(conn: sa.Connection) -> None:
+            # Checked and reserved in one transaction, the user's row locked (PostgreSQL; SQLite
+            # has one writer): parallel creations cannot all pass the same check.
+            files_repo.lock_user_for_uploads(conn, me)
             pending, reserved, stored = files_repo.select_upload_usage(conn, me)
             if pending >= self._files.max_pending_uploads:
                 raise RateLimited(
@@ -105,23 +129,25 @@ class UploadService:
                     "Your storage quota is used up.",
                     {"quota_bytes": self._files.user_quota_bytes, "used_bytes": reserved + stored},
                 )
+            files_repo.insert_upload(conn, upload)
 
-        await self._db.read(check_txn)
-        with storage_errors():
-            state = await asyncio.to_thread(self._store.begin_upload, key)
-        upload = Upload(
-            id=upload_id,
-            user_id=me,
-            length=length,
-            offset=0,
-            file_name=name,
-            metadata={"filename": name},
-            storage_key=key,
-            store_state=state.to_json(),
-            created_at=now,
-            expires_at=now + dt.timedelta(seconds=self._files.upload_expiry_s),
+        await self._db.write(reserve_txn)
+        try:
+            with storage_errors():
+                state = await asyncio.to_thread(self._store.begin_upload, key)
+        except BaseException:
+            await self._db.write(partial(files_repo.delete_upload, upload_id=upload_id))
+            raise
+        await self._db.write(
+            partial(
+                files_repo.update_upload_progress,
+                upload_id=upload_id,
+                expected_offset=0,
+                offset=0,
+                store_state=state.to_json(),
+            )
         )
-        await self._db.write(partial(files_repo.insert_upload, upload=upload))
+        upload = replace(upload, store_state=state.to_json())
         if length == 0:
             return await self._finish(upload, state)
         return upload
@@ -132,7 +158,8 @@ class UploadService:
         """An upload's state for tus HEAD. A PATCH still running here (often one whose client
         has gone: that is why the client asks) is waited for, a bounded while, so the answer
         includes every byte that arrived."""
-        lock = self._locks.get(upload_id)
+        entry = self._locks.get(upload_id)
+        lock = entry[0] if entry is not None else None
         if lock is not None and lock.locked():
             try:
                 async with asyncio.timeout(HEAD_WAIT_S):
@@ -165,7 +192,8 @@ class UploadService:
     ) -> Upload:
         """Appends the request body at ``offset``. A body that ends early (the client went away)
         keeps what arrived; a body longer than the upload stores what fits and is refused."""
-        lock = self._locks.setdefault(upload_id, asyncio.Lock())
+        lock, users = self._locks.get(upload_id, (asyncio.Lock(), 0))
+        self._locks[upload_id] = (lock, users + 1)
         try:
             async with lock:
                 return await self._append_locked(
@@ -176,8 +204,11 @@ class UploadService:
                     content_length=content_length,
                 )
         finally:
-            if not lock.locked() and self._locks.get(upload_id) is lock:
+            lock, users = self._locks[upload_id]
+            if users <= 1:
                 del self._locks[upload_id]
+            else:
+                self._locks[upload_id] = (lock, users - 1)
 
     async def _append_locked(
         self,
@@ -226,35 +257,39 @@ class UploadService:
         buf = bytearray()
         received = 0
         too_long = False
-        failed = False
+        body_failed = False
         try:
-            async for chunk in chunks:
-                if received + len(chunk) > remaining:
-                    chunk = chunk[: remaining - received]
-                    too_long = True
-                buf += chunk
-                received += len(chunk)
-                while len(buf) >= part:
-                    block = bytes(buf[:part])
-                    del buf[:part]
-                    upload, state = await self._flush(upload, state, block, hasher)
-                if too_long:
-                    break
-        except BaseException:
-            failed = True
-            raise
-        finally:
-            if buf and not failed:
-                upload, state = await self._flush(upload, state, bytes(buf), hasher)
-            elif buf:
-                # The request failed while reading (not a plain disconnect, which ends the
-                # stream): keep what arrived, but never let that hide the original error.
+            try:
+                async for chunk in chunks:
+                    if received + len(chunk) > remaining:
+                        chunk = chunk[: remaining - received]
+                        too_long = True
+                    buf += chunk
+                    received += len(chunk)
+                    while len(buf) >= part:
+                        block = bytes(buf[:part])
+                        upload, state, hasher = await self._flush(upload, state, block, hasher)
+                        del buf[:part]  # only once it is stored: a failed block is not skipped
+                    if too_long:
+                        break
+            except BaseException:
+                body_failed = True
+                raise
+        except BaseException as exc:
+            # Keep what arrived only when the body itself failed (a reset, a cancelled
+            # request). A failed store or database write ends here: writing the rest after a
+            # block that was not stored would put bytes at the wrong offset.
+            stored_fine = body_failed and not isinstance(exc, AppError)
+            if buf and stored_fine:
                 try:
-                    upload, state = await asyncio.shield(
+                    upload, state, hasher = await asyncio.shield(
                         self._flush(upload, state, bytes(buf), hasher)
                     )
                 except Exception:
                     logger.warning("could not keep the bytes of a failed PATCH", exc_info=True)
+            raise
+        if buf:
+            upload, state, hasher = await self._flush(upload, state, bytes(buf), hasher)
         return upload, state, too_long
 
     def _hasher_at(self, upload_id: str, offset: int) -> Any:
@@ -267,15 +302,21 @@ class UploadService:
 
     async def _flush(
         self, upload: Upload, state: UploadState, block: bytes, hasher: Any
-    ) -> tuple[Upload, UploadState]:
-        def write() -> UploadState:
-            new_state = self._store.append_upload(upload.storage_key, state, block)
-            if hasher is not None:
-                hasher.update(block)
-            return new_state
+    ) -> tuple[Upload, UploadState, Any]:
+        """Stores one block, then records the new offset. The running digest advances only once
+        both succeeded (a copy is updated meanwhile), so a retried block is never hashed twice."""
 
+        def write() -> tuple[UploadState, Any]:
+            new_state = self._store.append_upload(upload.storage_key, state, block)
+            advanced = None
+            if hasher is not None:
+                advanced = hasher.copy()
+                advanced.update(block)
+            return new_state, advanced
+
+        self._hashers.pop(upload.id, None)  # re-stored below once this block is recorded
         with storage_errors():
-            new_state = await asyncio.to_thread(write)
+            new_state, advanced = await asyncio.to_thread(write)
         new_offset = upload.offset + len(block)
         moved = await self._db.write(
             partial(
@@ -287,16 +328,16 @@ class UploadService:
             )
         )
         if not moved:
-            self._hashers.pop(upload.id, None)
             raise Conflict(
                 "upload_offset_mismatch", "The upload changed meanwhile; ask for its offset."
             )
-        if hasher is not None:
-            self._hashers[upload.id] = (new_offset, hasher)
+        if advanced is not None:
+            self._hashers[upload.id] = (new_offset, advanced)
             self._hashers.move_to_end(upload.id)
             while len(self._hashers) > _HASHERS_MAX:
                 self._hashers.popitem(last=False)
-        return replace(upload, offset=new_offset, store_state=new_state.to_json()), new_state
+        stored = replace(upload, offset=new_offset, store_state=new_state.to_json())
+        return stored, new_state, advanced
 
     async def _finish(self, upload: Upload, state: UploadState) -> Upload:
         """Every byte is stored: make it a blob, then record its digest and sniffed type."""
@@ -353,14 +394,18 @@ class UploadService:
         await self._discard(upload)
 
     async def _discard(self, upload: Upload) -> None:
+        """Removes the row, then the bytes, and the bytes only if this call removed the row: an
+        upload sent as a message meanwhile (its row gone into an attachment) keeps its blob."""
         self._hashers.pop(upload.id, None)
+        removed = await self._db.write(partial(files_repo.delete_upload, upload_id=upload.id))
+        if not removed:
+            return
         state = UploadState.from_json(upload.store_state)
         with storage_errors():
             if upload.finished:
                 await asyncio.to_thread(self._store.delete, upload.storage_key)
             else:
                 await asyncio.to_thread(self._store.abort_upload, upload.storage_key, state)
-        await self._db.write(partial(files_repo.delete_upload, upload_id=upload.id))
 
     async def cleanup_expired(self, batch: int = 200) -> int:
         """Removes expired uploads (unfinished ones and finished ones never sent) and their
