@@ -10,6 +10,7 @@ import io
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -19,7 +20,7 @@ from PIL import Image
 
 from sodam.config import Settings
 from tests.conftest import ADMIN_PASSWORD, TEST_SECRET
-from tests.support.factories import LoggedIn, create_user
+from tests.support.factories import LoggedIn, create_user, login
 from tests.support.files import (
     jpeg_with_gps,
     png_bytes,
@@ -418,3 +419,88 @@ async def test_a_video_gets_a_poster_thumbnail(
     assert Image.open(io.BytesIO(r.content)).size == (320, 240)
     r = await client.get(f"/api/files/{att['id']}", headers=bob.headers)
     assert r.headers["content-disposition"].startswith("inline;")  # mp4 plays in the browser
+
+
+async def test_a_hidden_file_message_shares_nothing(
+    client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, carol = users
+    room_id = await _room(client, alice, bob, carol)
+    message = await send_file(client, bob, room_id, b"bad content", "bad.txt")
+    file_id = message["attachments"][0]["id"]
+    r = await client.put(
+        f"/api/rooms/{room_id}/messages/{message['id']}/hidden",
+        json={"hidden": True},
+        headers=alice.headers,
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["attachments"] == []
+    assert_error(
+        await client.get(f"/api/files/{file_id}", headers=carol.headers), 404, "file_not_found"
+    )
+    r = await client.get(f"/api/rooms/{room_id}/files", headers=carol.headers)
+    assert r.json()["files"] == []
+
+
+async def test_scan_and_thumbnail_results_apply_once(
+    app: FastAPI, client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    """A job run again (a lost lease) or after an unsend changes nothing and leaves no blobs."""
+    from sodam.domain.jobs import Job
+
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    message = await send_file(client, alice, room_id, png_bytes(), "p.png")
+    att_id = message["attachments"][0]["id"]
+    job = Job(
+        id=0, kind="files.thumbnail", payload={"attachment_id": att_id}, attempts=1, max_attempts=5
+    )
+    files = app.state.services.files
+    r = await client.delete(f"/api/rooms/{room_id}/messages/{message['id']}", headers=alice.headers)
+    assert r.status_code == 200
+    before = await app.state.services.sync.events_since(
+        await app.state.services.auth.authenticate(bob.access_token), room_id, 0
+    )
+    await files.thumbnail_job(job)  # the unsent file: nothing is rendered or published
+    after = await app.state.services.sync.events_since(
+        await app.state.services.auth.authenticate(bob.access_token), room_id, 0
+    )
+    assert len(after.frames) == len(before.frames)
+    await run_jobs(app)  # deletes the blobs
+    store = files.store
+    key = await app.state.db.read(
+        lambda c: c.exec_driver_sql("SELECT storage_key FROM attachments").scalar_one()
+    )
+    assert store.size(key) is None
+    assert store.size(key + ".thumb-small.webp") is None
+
+
+async def test_retention_deletes_old_files_through_a_job(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    users: tuple[LoggedIn, LoggedIn, LoggedIn],
+    settings: Settings,
+    clock: Any,
+) -> None:
+    from sodam.domain.jobs import Job
+
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    message = await send_file(client, alice, room_id, b"old report", "old.txt")
+    file_id = message["attachments"][0]["id"]
+    settings.files.retention_days = 30
+    clock.advance(31 * 86400)
+    bob = await login(client, bob.username)
+    await app.state.services.files.retention_job(
+        Job(id=0, kind="files.retention", payload={}, attempts=1, max_attempts=5)
+    )
+    assert_error(
+        await client.get(f"/api/files/{file_id}", headers=bob.headers), 404, "file_not_found"
+    )
+    await run_jobs(app, kinds={"files.delete_blobs"})
+    key = await app.state.db.read(
+        lambda c: c.exec_driver_sql("SELECT storage_key FROM attachments").scalar_one()
+    )
+    assert app.state.services.files.store.size(key) is None
+    r = await client.get(f"/api/rooms/{room_id}/messages/{message['id']}", headers=bob.headers)
+    assert r.json()["attachments"] == []

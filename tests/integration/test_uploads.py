@@ -388,3 +388,22 @@ async def test_parallel_creations_cannot_pass_the_pending_limit(
     answers = await asyncio.gather(*(tus_create(client, alice, 10) for _ in range(12)))
     codes = sorted(r.status_code for r in answers)
     assert codes.count(201) == 3 and codes.count(429) == 9  # max_pending_uploads = 3
+
+
+async def test_odd_headers_are_refused_not_crashed(
+    client: httpx.AsyncClient, alice: LoggedIn
+) -> None:
+    r = await client.post("/api/uploads", headers={**alice.headers, **TUS, "Upload-Length": "²".encode()})
+    assert_error(r, 400, "upload-length_invalid")
+    r = await client.post(
+        "/api/uploads",
+        headers={**alice.headers, **TUS, "Upload-Length": "5", "Upload-Metadata": "filename é".encode()},
+    )
+    assert_error(r, 400, "upload_metadata_invalid")
+    path = upload_path(await tus_create(client, alice, 5))
+    r = await client.patch(
+        path,
+        content=b"ab",
+        headers={**alice.headers, **TUS, "Upload-Offset": "¹".encode(), "Content-Type": OFFSET},
+    )
+    assert_error(r, 400, "upload-offset_invalid")

@@ -35,7 +35,7 @@ router = APIRouter(tags=["files"])
 FILE_CSP = (
     "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'"
 )
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE_RE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$")
 
 
 def _files(request: Request) -> FileService:
@@ -80,10 +80,14 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | Literal[Fals
         suffix = int(last)
         if suffix == 0:
             return False
+        if size == 0:
+            return None  # nothing to cut: the whole (empty) file
         return (max(0, size - suffix), size)
     start = int(first)
+    if last != "" and int(last) < start:
+        return None  # an invalid range is ignored (RFC 9110 14.1.1): the whole file
     end = size if last == "" else min(int(last) + 1, size)
-    if start >= size or end <= start:
+    if start >= size:
         return False
     return (start, end)
 
@@ -99,7 +103,8 @@ def _file_headers(access: FileAccess, *, thumbnail: bool) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Content-Security-Policy": FILE_CSP,
         "Accept-Ranges": "bytes",
-        "Cache-Control": "private, max-age=3600",
+        # cached, but revalidated (access is checked again; unchanged files answer 304)
+        "Cache-Control": "private, no-cache",
     }
     if a.sha256 and not thumbnail:
         headers["ETag"] = f'"{a.sha256}"'
@@ -176,7 +181,9 @@ async def download(
     settings = request.app.state.settings
     if settings.s3.presigned_downloads and request.method == "GET":
         inline = access.attachment.content_type in INLINE_TYPES
-        url = files.presigned_url(access, inline=inline, expires_s=settings.s3.presign_expiry_s)
+        url = await asyncio.to_thread(
+            files.presigned_url, access, inline=inline, expires_s=settings.s3.presign_expiry_s
+        )
         if url is not None:
             return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
     return _serve(request, files, access, thumbnail=False)

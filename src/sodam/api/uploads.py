@@ -62,7 +62,7 @@ def _check_version(request: Request) -> None:
 
 def _int_header(request: Request, name: str) -> int:
     raw = request.headers.get(name)
-    if raw is None or not raw.isdigit() or len(raw) > 15:
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 15:
         raise InvalidInput(f"{name.lower()}_invalid", f"{name} must be a non-negative integer.")
     return int(raw)
 
@@ -82,7 +82,7 @@ def parse_metadata(raw: str | None) -> dict[str, str]:
         if len(parts) == 2:
             try:
                 value = base64.b64decode(parts[1], validate=True).decode("utf-8")
-            except (binascii.Error, UnicodeDecodeError) as exc:
+            except (binascii.Error, ValueError) as exc:  # also non-ASCII input
                 raise InvalidInput(
                     "upload_metadata_invalid", "Upload-Metadata values must be base64 UTF-8."
                 ) from exc
@@ -114,7 +114,9 @@ async def _body(request: Request) -> AsyncIterator[bytes]:
 
 def _content_length(request: Request) -> int | None:
     raw = request.headers.get("content-length")
-    return int(raw) if raw is not None and raw.isdigit() else None
+    return (
+        int(raw) if raw is not None and raw.isascii() and raw.isdigit() and len(raw) < 16 else None
+    )
 
 
 def _location(request: Request, upload_id: str) -> str:
@@ -168,13 +170,19 @@ async def create(request: Request, principal: CurrentPrincipal, uploads: Uploads
             _content_length(request) != 0
         )
         if has_body and not upload.finished:
-            upload = await uploads.append(
-                principal,
-                upload.id,
-                offset=0,
-                chunks=_body(request),
-                content_length=_content_length(request),
-            )
+            try:
+                upload = await uploads.append(
+                    principal,
+                    upload.id,
+                    offset=0,
+                    chunks=_body(request),
+                    content_length=_content_length(request),
+                )
+            except AppError:
+                # The client never learns this upload's URL: don't leave it counting against
+                # the user's pending uploads and quota.
+                await uploads.delete(principal, upload.id)
+                raise
         return Response(
             status_code=201,
             headers=_tus_headers(

@@ -193,6 +193,23 @@ def select_attachments_for_messages(
     return {k: tuple(v) for k, v in found.items()}
 
 
+def update_pending_attachment(
+    conn: sa.Connection, attachment_id: int, column: str, values: dict[str, Any]
+) -> bool:
+    """Sets a job's result only on a live attachment whose ``column`` (scan_state or
+    thumb_state) is still pending; False when there is nothing to change."""
+    result = conn.execute(
+        sa.update(attachments)
+        .where(
+            attachments.c.id == attachment_id,
+            attachments.c[column] == "pending",
+            attachments.c.deleted_at.is_(None),
+        )
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
 def update_attachment(conn: sa.Connection, attachment_id: int, values: dict[str, Any]) -> None:
     conn.execute(sa.update(attachments).where(attachments.c.id == attachment_id).values(**values))
 
@@ -231,6 +248,7 @@ def select_drawer(
             attachments.c.kind.in_(list(kinds)),
             attachments.c.deleted_at.is_(None),
             messages.c.deleted_at.is_(None),
+            messages.c.hidden_at.is_(None),
             messages.c.seq >= visible_from_seq,
         )
         .order_by(attachments.c.id.desc())

@@ -112,9 +112,9 @@ class MessageView:
                 for r in self.reactions
             ],
             "unread_count": self.unread_count,
-            # An unsent message's files are gone with it.
+            # An unsent message's files are gone with it; a hidden (가리기) one shows none.
             "attachments": []
-            if tombstone
+            if tombstone or hidden
             else [
                 attachment_wire(a, requires_clean=self.requires_clean)
                 for a in self.attachments

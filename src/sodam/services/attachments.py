@@ -19,6 +19,8 @@ from sodam.domain.attachments import (
     MAX_ATTACHMENTS_PER_MESSAGE,
     SCANNER_DISABLED,
     THUMBNAIL_KINDS,
+    Attachment,
+    thumbnail_key,
 )
 from sodam.domain.ids import MessageId, RoomId, UserId
 from sodam.errors import InvalidInput, NotFound
@@ -33,6 +35,17 @@ THUMBNAIL_JOB = "files.thumbnail"
 # A scan waits out a scanner outage rather than giving up: until it ends the file stays pending
 # (fail closed), so the job must not go dead after the runner's default ten attempts.
 SCAN_MAX_ATTEMPTS = 2000
+DELETE_BLOBS_JOB = "files.delete_blobs"
+
+
+def blob_keys(attachment: Attachment) -> list[str]:
+    """Every blob an attachment may have: the file and both thumbnail names (whether or not a
+    thumbnail job has written them yet; deleting a missing blob is a no-op)."""
+    return [
+        attachment.storage_key,
+        thumbnail_key(attachment.storage_key, "small"),
+        thumbnail_key(attachment.storage_key, "large"),
+    ]
 
 
 def check_upload_ids(upload_ids: Sequence[str]) -> list[str]:

@@ -35,11 +35,17 @@ from sodam.domain.attachments import (
 from sodam.domain.clock import Clock
 from sodam.domain.ids import MessageId, RoomId, UserId
 from sodam.errors import Conflict, Forbidden, InvalidInput, NotFound
-from sodam.files.base import BlobNotFound, BlobReader, BlobStore
+from sodam.files.base import (
+    BlobNotFound,
+    BlobReader,
+    BlobStore,
+    StorageFull,
+    StorageUnavailable,
+)
 from sodam.files.media import MediaRefused, make_thumbnails, video_poster
-from sodam.services.attachments import record_message_change_txn
+from sodam.services.attachments import DELETE_BLOBS_JOB, blob_keys, record_message_change_txn
 from sodam.services.context import Principal
-from sodam.services.jobs import Job, PermanentJobError, RetryLater
+from sodam.services.jobs import Job, PermanentJobError, RetryLater, enqueue_txn
 from sodam.services.roomlog import Outgoing
 from sodam.services.rooms import get_room_for_member_txn
 from sodam.services.storage import storage_errors
@@ -130,7 +136,12 @@ class FileService:
         except NotFound as exc:
             raise NotFound(*FILE_NOT_FOUND) from exc
         message = messages_repo.select_message(conn, attachment.room_id, attachment.message_id)
-        if message is None or message.is_unsent or message.seq < membership.visible_from_seq:
+        if (
+            message is None
+            or message.is_unsent
+            or message.hidden_at is not None  # 가리기 hides the files too
+            or message.seq < membership.visible_from_seq
+        ):
             raise NotFound(*FILE_NOT_FOUND)
         return attachment
 
@@ -254,8 +265,9 @@ class FileService:
         if attachment is None or attachment.scan_state != "pending":
             return
         if self._scanner is None:
-            await self._set_scan(attachment, "unscanned", "scanner_disabled", None)
-            return
+            # The file was sent where a scanner is configured; this worker has none. Never
+            # decide "unscanned, shared" here: wait for a worker that can scan.
+            raise RetryLater(300.0, "no scanner configured on this worker")
         verdict = await self._scanner.scan(self._iter_blob(attachment.storage_key), attachment.size)
         if verdict.state == "error":
             raise RetryLater(30.0, f"scanner unavailable: {verdict.reason or 'error'}")
@@ -283,12 +295,16 @@ class FileService:
         now = self._clock.now()
         out = Outgoing()
 
-        def scan_txn(conn: sa.Connection) -> None:
-            files_repo.update_attachment(
+        def scan_txn(conn: sa.Connection) -> bool:
+            # Only a pending, live file takes a verdict: a re-run (a lost lease) or a file
+            # unsent meanwhile changes nothing and tells no one twice.
+            if not files_repo.update_pending_attachment(
                 conn,
                 attachment.id,
+                "scan_state",
                 {"scan_state": state, "scan_reason": reason, "scanned_at": now},
-            )
+            ):
+                return False
             if attachment.room_id is not None and attachment.message_id is not None:
                 record_message_change_txn(
                     conn,
@@ -328,8 +344,10 @@ class FileService:
                             "signature": signature,
                         },
                     )
+            return True
 
-        await self._db.write(scan_txn)
+        if not await self._db.write(scan_txn):
+            return
         await out.publish(self._bus)
         if state == "infected":
             logger.warning(
@@ -347,10 +365,11 @@ class FileService:
             await self._set_thumbs(attachment, "none", None, None, None)
             return
         try:
-            with storage_errors():
-                thumbs = await asyncio.to_thread(self._render_thumbnails, attachment)
+            thumbs = await asyncio.to_thread(self._render_thumbnails, attachment)
         except BlobNotFound:
             raise PermanentJobError("the file's blob is missing") from None
+        except (StorageFull, StorageUnavailable) as exc:
+            raise RetryLater(60.0, f"storage: {exc}") from exc
         if thumbs is None:
             await self._set_thumbs(attachment, "none", None, None, None)
             return
@@ -408,9 +427,27 @@ class FileService:
         }
         if size is not None and attachment.kind == "image":
             values["width"], values["height"] = size
-        await self._db.write(
-            partial(files_repo.update_attachment, attachment_id=attachment.id, values=values)
+        updated = await self._db.write(
+            partial(
+                files_repo.update_pending_attachment,
+                attachment_id=attachment.id,
+                column="thumb_state",
+                values=values,
+            )
         )
+        if not updated:
+            # Unsent, expired or done by another run meanwhile: what this run wrote is not
+            # referenced (another run's thumbnails have the same keys and stay).
+            if attachment.thumb_state == "pending" and small is not None:
+                current = await self._db.read(
+                    partial(files_repo.select_attachment, attachment_id=attachment.id)
+                )
+                if current is None or current.deleted_at is not None:
+                    with storage_errors():
+                        for key in (small, large):
+                            if key:
+                                await asyncio.to_thread(self._store.delete, key)
+            return
         await self._publish_change(attachment, "attachment")
 
     async def delete_blobs_job(self, job: Job) -> None:
@@ -439,20 +476,18 @@ class FileService:
                 await self._expire(attachment)
 
     async def _expire(self, attachment: Attachment) -> None:
+        """Marks the file deleted and queues its blobs' deletion in one transaction, so a
+        store error never leaves blobs nothing points at any more."""
         now = self._clock.now()
-        await self._db.write(
-            partial(
-                files_repo.update_attachment,
-                attachment_id=attachment.id,
-                values={"deleted_at": now},
+
+        def expire_txn(conn: sa.Connection) -> None:
+            files_repo.update_attachment(conn, attachment.id, {"deleted_at": now})
+            enqueue_txn(
+                conn,
+                kind=DELETE_BLOBS_JOB,
+                payload={"keys": blob_keys(attachment)},
+                now=now,
             )
-        )
-        with storage_errors():
-            for key in (
-                attachment.storage_key,
-                attachment.thumb_small_key,
-                attachment.thumb_large_key,
-            ):
-                if key:
-                    await asyncio.to_thread(self._store.delete, key)
+
+        await self._db.write(expire_txn)
         await self._publish_change(attachment, "attachment")

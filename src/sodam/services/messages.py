@@ -42,6 +42,7 @@ from sodam.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadToo
 from sodam.observability.failpoints import Failpoints
 from sodam.observability.metrics import Metrics
 from sodam.services.attachments import (
+    DELETE_BLOBS_JOB,
     attach_uploads_txn,
     check_upload_ids,
     record_message_change_txn,
@@ -68,9 +69,6 @@ class FilePolicy:
     scanner_enabled: bool = False
     requires_clean: bool = True
     kick_jobs: Callable[[], None] = lambda: None
-
-
-DELETE_BLOBS_JOB = "files.delete_blobs"
 
 
 @dataclass(frozen=True, slots=True)

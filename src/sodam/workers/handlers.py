@@ -9,10 +9,9 @@ this one), register it in ``build_handlers``, and have the service that causes t
 
 from __future__ import annotations
 
-from sodam.services.attachments import SCAN_JOB, THUMBNAIL_JOB
+from sodam.services.attachments import DELETE_BLOBS_JOB, SCAN_JOB, THUMBNAIL_JOB
 from sodam.services.container import Services
 from sodam.services.jobs import Job, JobHandler, JobQueue
-from sodam.services.messages import DELETE_BLOBS_JOB
 from sodam.workers.runner import PeriodicJob
 
 PRUNE_KIND = "jobs.prune"
