@@ -30,6 +30,10 @@ from sodam.services.views import build_views_txn
 UPLOAD_NOT_FOUND = ("upload_not_found", "No such upload.")
 SCAN_JOB = "files.scan"
 THUMBNAIL_JOB = "files.thumbnail"
+# A scan waits for clamd (and the file store) with a growing delay (files.scan_retry_s doubling
+# up to files.scan_retry_max_s): with the defaults 30 attempts span about 10 to 12 hours of
+# outage before the job is dead (the file stays pending; `sodam jobs retry` requeues it).
+SCAN_MAX_ATTEMPTS = 30
 
 
 def check_upload_ids(upload_ids: Sequence[str]) -> list[str]:
@@ -98,6 +102,7 @@ def attach_uploads_txn(
                 payload={"attachment_id": attachment_id},
                 now=now,
                 dedupe_key=f"{SCAN_JOB}:{attachment_id}",
+                max_attempts=SCAN_MAX_ATTEMPTS,
             )
         if kind in THUMBNAIL_KINDS:
             enqueue_txn(

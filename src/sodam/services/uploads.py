@@ -33,12 +33,19 @@ from sodam.domain.attachments import file_extension, storage_key_for
 from sodam.domain.clock import Clock
 from sodam.domain.files import clean_file_name
 from sodam.domain.uploads import Upload
-from sodam.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge, RateLimited
+from sodam.errors import (
+    AppError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+)
 from sodam.files.base import BlobStore, UploadState
 from sodam.files.cleanup import sweep_stale_uploads
 from sodam.files.sniff import SNIFF_BYTES, sniff
 from sodam.services.context import Principal
-from sodam.services.storage import storage_errors
+from sodam.services.storage import BlobIO, storage_errors
 
 logger = logging.getLogger(__name__)
 
@@ -55,10 +62,12 @@ class UploadService:
         store: BlobStore,
         limits: LimitSettings,
         files: FileSettings,
+        blob_io: BlobIO | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._store = store
+        self._io = blob_io or BlobIO()
         self._limits = limits
         self._files = files
         # upload id -> (offset the digest covers, running sha256); see the module docstring
@@ -108,7 +117,7 @@ class UploadService:
 
         await self._db.read(check_txn)
         with storage_errors():
-            state = await asyncio.to_thread(self._store.begin_upload, key)
+            state = await self._io.run(self._store.begin_upload, key)
         upload = Upload(
             id=upload_id,
             user_id=me,
@@ -125,6 +134,30 @@ class UploadService:
         if length == 0:
             return await self._finish(upload, state)
         return upload
+
+    async def create_with_data(
+        self,
+        principal: Principal,
+        *,
+        length: int,
+        file_name: str,
+        chunks: AsyncIterator[bytes],
+        content_length: int | None,
+    ) -> Upload:
+        """tus creation-with-upload: ``create``, then the request body as the first bytes. When
+        storing them fails (disk full, store down) the new upload is removed again: the client
+        gets an error instead of a Location, so it could never resume or delete it, and it
+        would hold one of its pending uploads and its quota until it expired."""
+        upload = await self.create(principal, length=length, file_name=file_name)
+        if upload.finished:
+            return upload
+        try:
+            return await self.append(
+                principal, upload.id, offset=0, chunks=chunks, content_length=content_length
+            )
+        except AppError:
+            await self._discard_quietly(upload)
+            raise
 
     # --- reading and appending ----------------------------------------------------------------
 
@@ -237,7 +270,13 @@ class UploadService:
                 while len(buf) >= part:
                     block = bytes(buf[:part])
                     del buf[:part]
-                    upload, state = await self._flush(upload, state, block, hasher)
+                    try:
+                        upload, state = await self._flush(upload, state, block, hasher)
+                    except BaseException:
+                        # The block was not stored (disk full, store down): what follows it
+                        # in the body belongs after it and must never be kept in its place.
+                        buf.clear()
+                        raise
                 if too_long:
                     break
         except BaseException:
@@ -274,18 +313,25 @@ class UploadService:
                 hasher.update(block)
             return new_state
 
-        with storage_errors():
-            new_state = await asyncio.to_thread(write)
         new_offset = upload.offset + len(block)
-        moved = await self._db.write(
-            partial(
-                files_repo.update_upload_progress,
-                upload_id=upload.id,
-                expected_offset=upload.offset,
-                offset=new_offset,
-                store_state=new_state.to_json(),
+        try:
+            with storage_errors():
+                new_state = await self._io.run(write)
+            moved = await self._db.write(
+                partial(
+                    files_repo.update_upload_progress,
+                    upload_id=upload.id,
+                    expected_offset=upload.offset,
+                    offset=new_offset,
+                    store_state=new_state.to_json(),
+                )
             )
-        )
+        except BaseException:
+            # The running digest may already include a block whose offset was never recorded
+            # (the database failed, or the request was cancelled while the thread wrote): it
+            # no longer matches the stored offset, so the digest is recomputed at the end.
+            self._hashers.pop(upload.id, None)
+            raise
         if not moved:
             self._hashers.pop(upload.id, None)
             raise Conflict(
@@ -319,7 +365,7 @@ class UploadService:
             return h.hexdigest(), head
 
         with storage_errors():
-            sha256, head = await asyncio.to_thread(complete)
+            sha256, head = await self._io.run(complete)
         sniffed = sniff(head, upload.file_name)
         now = self._clock.now()
         metadata = {
@@ -357,9 +403,22 @@ class UploadService:
         state = UploadState.from_json(upload.store_state)
         with storage_errors():
             if upload.finished:
-                await asyncio.to_thread(self._store.delete, upload.storage_key)
+                await self._io.run(self._store.delete, upload.storage_key)
             else:
-                await asyncio.to_thread(self._store.abort_upload, upload.storage_key, state)
+                await self._io.run(self._store.abort_upload, upload.storage_key, state)
+        await self._db.write(partial(files_repo.delete_upload, upload_id=upload.id))
+
+    async def _discard_quietly(self, upload: Upload) -> None:
+        """Removes an upload whose creation failed; bytes the store cannot remove now (it is
+        down) are left to the orphan sweep."""
+        self._hashers.pop(upload.id, None)
+        current = await self._db.read(partial(files_repo.select_upload, upload_id=upload.id))
+        state = UploadState.from_json((current or upload).store_state)
+        try:
+            with storage_errors():
+                await self._io.run(self._store.abort_upload, upload.storage_key, state)
+        except AppError:
+            logger.warning("could not remove the bytes of a failed upload; the sweep will")
         await self._db.write(partial(files_repo.delete_upload, upload_id=upload.id))
 
     async def cleanup_expired(self, batch: int = 200) -> int:
@@ -379,6 +438,6 @@ class UploadService:
         # Uploads younger than older_than are never swept, so keys fetched now are complete.
         known = set(await self._db.read(files_repo.select_unfinished_upload_keys))
         with storage_errors():
-            return await asyncio.to_thread(
+            return await self._io.run(
                 sweep_stale_uploads, self._store, known.__contains__, older_than
             )
