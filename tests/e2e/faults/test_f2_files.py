@@ -1,6 +1,7 @@
 """F2: ``kill -9`` of the server during a virus scan and during thumbnailing (failpoints,
-docs/fault-tests.md). One node on SQLite with a real clamd; job leases of 3 s, so the restarted
-node takes the killed jobs again soon after it is back.
+docs/fault-tests.md). One node with a real clamd, on SQLite (and on PostgreSQL for one scan
+case: there a job whose lease expired is claimed with ``FOR UPDATE SKIP LOCKED``); job leases of
+3 s, so the restarted node takes the killed jobs again soon after it is back.
 
 - **scan**: a clean file and an EICAR file are sent together; the node dies while streaming the
   first of them to clamd, or after clamd's verdict but before it is stored. Meanwhile and after
@@ -39,8 +40,9 @@ from tests.e2e.faults.files import (
 )
 from tests.e2e.faults.rest import Rest
 from tests.e2e.faults.scenario import scenario
-from tests.support.clamd import EICAR, start_clamd
+from tests.support.clamd import EICAR, ClamdServer, start_clamd
 from tests.support.files import png_bytes
+from tests.support.postgres import PostgresServer
 
 pytestmark = pytest.mark.e2e
 
@@ -48,21 +50,40 @@ JSON = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
-def f2_cluster() -> Iterator[Cluster]:
+def f2_clamd() -> Iterator[ClamdServer]:
     clamd = start_clamd()
     try:
-        env = file_node_env(SODAM_FILES__CLAMD_URL=clamd.tcp_address)
-        with file_cluster("files-f2", env) as cluster:
-            yield cluster
+        yield clamd
     finally:
         clamd.close()
 
 
-@pytest.fixture
-def f2(f2_cluster: Cluster) -> Iterator[Cluster]:
-    f2_cluster.heal()
-    yield f2_cluster
-    f2_cluster.heal()
+@pytest.fixture(scope="module")
+def f2_sqlite(f2_clamd: ClamdServer) -> Iterator[Cluster]:
+    env = file_node_env(SODAM_FILES__CLAMD_URL=f2_clamd.tcp_address)
+    with file_cluster("files-f2", env) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def f2_postgresql(f2_clamd: ClamdServer, postgres_server: PostgresServer) -> Iterator[Cluster]:
+    name = postgres_server.create_database()
+    try:
+        env = file_node_env(
+            SODAM_FILES__CLAMD_URL=f2_clamd.tcp_address,
+            SODAM_DATABASE__URL=postgres_server.url(name),
+        )
+        with file_cluster("files-f2-pg", env) as cluster:
+            yield cluster
+    finally:
+        postgres_server.drop_database(name)
+
+
+def healed(request: pytest.FixtureRequest, engine: str) -> Cluster:
+    cluster: Cluster = request.getfixturevalue(f"f2_{engine}")
+    cluster.heal()
+    request.addfinalizer(cluster.heal)
+    return cluster
 
 
 async def file_events(rest: Rest, cluster: Cluster, room_id: int, message_id: int) -> list[JSON]:
@@ -177,13 +198,24 @@ async def kill_mid_thumbnail(cluster: Cluster, point: str) -> dict[str, object]:
         return {**s.report, "point": point, "ready_after_restart_s": round(took, 2)}
 
 
-@pytest.mark.parametrize("point", ["streaming", "before_verdict"])
-def test_f2_kill_during_a_scan_never_shares_an_unscanned_file(f2: Cluster, point: str) -> None:
-    report = asyncio.run(kill_mid_scan(f2, point))
-    print(f"F2-scan {report}")  # noqa: T201 -- figures for the report (pytest -s)
+@pytest.mark.parametrize(
+    ("engine", "point"),
+    [
+        ("sqlite", "streaming"),
+        ("sqlite", "before_verdict"),
+        pytest.param("postgresql", "before_verdict", marks=pytest.mark.postgres),
+    ],
+)
+def test_f2_kill_during_a_scan_never_shares_an_unscanned_file(
+    request: pytest.FixtureRequest, engine: str, point: str
+) -> None:
+    report = asyncio.run(kill_mid_scan(healed(request, engine), point))
+    print(f"F2-scan {engine} {report}")  # noqa: T201 -- figures for the report (pytest -s)
 
 
 @pytest.mark.parametrize("point", ["before_commit", "after_commit"])
-def test_f2_kill_during_thumbnailing_makes_them_once(f2: Cluster, point: str) -> None:
-    report = asyncio.run(kill_mid_thumbnail(f2, point))
+def test_f2_kill_during_thumbnailing_makes_them_once(
+    request: pytest.FixtureRequest, point: str
+) -> None:
+    report = asyncio.run(kill_mid_thumbnail(healed(request, "sqlite"), point))
     print(f"F2-thumbnail {report}")  # noqa: T201 -- figures for the report (pytest -s)
