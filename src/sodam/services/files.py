@@ -186,8 +186,8 @@ class FileService:
 
     async def open_chunks(self, key: str, start: int, end: int) -> ChunkReader:
         """The bytes [start, end) of a blob, opened now (a file store that is down answers 503,
-        a missing blob 404, before any part of a response is sent). Iterate it in a thread and
-        close it however the response ends."""
+        a missing blob 404, before any part of a response is sent). Read it with
+        ``next_chunk`` and close it with ``close_reader`` however the response ends."""
         with storage_errors():
             return await self._io.run(self._store.open_read, key, start, end)
 
