@@ -65,6 +65,7 @@ from sodam.services.passwords import PasswordHasher
 from sodam.services.pins import PinService
 from sodam.services.reads import ReadFanout, ReadService
 from sodam.services.rooms import RoomService
+from sodam.services.storage import BlobIO
 from sodam.services.sync import SyncService
 from sodam.services.tokens import TokenCodec
 from sodam.services.uploads import UploadService
@@ -104,11 +105,13 @@ class Built:
     db: Database
     bus: Bus
     services: Services
+    blob_io: BlobIO
 
     async def close(self) -> None:
         """Closes what ``build_services`` opened, the database last."""
         await self.services.read_fanout.close()
         await self.bus.close()
+        self.blob_io.close()
         await self.db.dispose()
 
 
@@ -139,6 +142,7 @@ def build_services(settings: Settings, overrides: Overrides | None = None) -> Bu
     jobs = JobQueue(db, clock, settings=settings.jobs)
     # --- files (docs/files.md): blob store, scanner, uploads --------------------------------
     store = cast("BlobStore", overrides.extra.get("blob_store")) or build_blob_store(settings)
+    blob_io = BlobIO()  # blob store calls never take the threads logins and DNS lookups need
     scanner = (
         ClamdScanner(
             settings.files.clamd_url,
@@ -168,10 +172,10 @@ def build_services(settings: Settings, overrides: Overrides | None = None) -> Bu
         read_fanout=read_fanout,
         sync=SyncService(db, requires_clean=requires_clean),
         jobs=jobs,
-        uploads=UploadService(db, clock, store, settings.limits, settings.files),
-        files=FileService(db, clock, bus, store, settings.files, scanner),
+        uploads=UploadService(db, clock, store, settings.limits, settings.files, blob_io),
+        files=FileService(db, clock, bus, store, settings.files, scanner, failpoints, blob_io),
     )
-    return Built(settings, clock, metrics, failpoints, db, bus, services)
+    return Built(settings, clock, metrics, failpoints, db, bus, services, blob_io)
 
 
 def build_runner(built: Built, *, worker_id: str | None = None) -> JobRunner:

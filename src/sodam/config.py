@@ -136,6 +136,20 @@ class FileSettings(BaseModel):
         description="longest one scan may take (connect, stream, scan, answer); on timeout the "
         "file stays pending and is retried",
     )
+    scan_retry_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="clamd (or the file store) unreachable: the first delay before the scan is "
+        "tried again; it doubles with each attempt up to scan_retry_max_s (the file stays "
+        "pending meanwhile)",
+    )
+    scan_retry_max_s: float = Field(
+        default=1800.0,
+        gt=0,
+        le=86_400,
+        description="the longest delay between two scan attempts",
+    )
     scan_max_bytes: int = Field(
         default=400 * MiB,
         ge=1,
@@ -215,6 +229,12 @@ class FileSettings(BaseModel):
                 raise ValueError(f"not a file name extension: {item!r}")
             normalised.append(ext)
         return sorted(set(normalised))
+
+    @model_validator(mode="after")
+    def _scan_retry_max_not_below_first(self) -> FileSettings:
+        if self.scan_retry_max_s < self.scan_retry_s:
+            raise ValueError("files.scan_retry_max_s must not be below files.scan_retry_s")
+        return self
 
 
 class RealtimeSettings(BaseModel):

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import random
 import socket
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -183,7 +184,12 @@ def private_server() -> Iterator[MotoServer]:
 
 
 def _fast_store(
-    endpoint: str, bucket: str, session: boto3.session.Session, *, create_bucket: bool = False
+    endpoint: str,
+    bucket: str,
+    session: boto3.session.Session,
+    *,
+    create_bucket: bool = False,
+    max_attempts: int = 1,
 ) -> S3BlobStore:
     return S3BlobStore(
         endpoint_url=endpoint,
@@ -195,7 +201,7 @@ def _fast_store(
         create_bucket=create_bucket,
         connect_timeout_s=0.5,
         read_timeout_s=0.5,
-        max_attempts=1,
+        max_attempts=max_attempts,
         session=session,
     )
 
@@ -258,3 +264,35 @@ def test_a_closed_port_fails_at_once(boto_session: boto3.session.Session) -> Non
         port = s.getsockname()[1]
     store = _fast_store(f"http://127.0.0.1:{port}", "sodam", boto_session)
     _fail_fast(_calls(store, UploadState(multipart_id="upload-1")))
+
+
+def test_max_attempts_is_the_number_of_tries(boto_session: boto3.session.Session) -> None:
+    """``s3.max_attempts`` counts every try, the first one included: a stalled S3 holds a
+    request for about max_attempts x read_timeout_s, not one try more (F13)."""
+    accepted: list[socket.socket] = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        listener.settimeout(0.1)
+        endpoint = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        store = _fast_store(endpoint, "sodam", boto_session, max_attempts=2)
+        done = threading.Event()
+
+        def accept() -> None:  # every try opens a connection (a timed-out one is dropped)
+            while not done.is_set():
+                try:
+                    accepted.append(listener.accept()[0])
+                except TimeoutError:
+                    continue
+
+        thread = threading.Thread(target=accept)
+        thread.start()
+        try:
+            with pytest.raises(StorageUnavailable):
+                store.size("2026/11/existing")
+        finally:
+            done.set()
+            thread.join()
+            for conn in accepted:
+                conn.close()
+    assert len(accepted) == 2

@@ -393,11 +393,18 @@ async def test_parallel_creations_cannot_pass_the_pending_limit(
 async def test_odd_headers_are_refused_not_crashed(
     client: httpx.AsyncClient, alice: LoggedIn
 ) -> None:
-    r = await client.post("/api/uploads", headers={**alice.headers, **TUS, "Upload-Length": "²".encode()})
+    r = await client.post(
+        "/api/uploads", headers={**alice.headers, **TUS, "Upload-Length": "²".encode()}
+    )
     assert_error(r, 400, "upload-length_invalid")
     r = await client.post(
         "/api/uploads",
-        headers={**alice.headers, **TUS, "Upload-Length": "5", "Upload-Metadata": "filename é".encode()},
+        headers={
+            **alice.headers,
+            **TUS,
+            "Upload-Length": "5",
+            "Upload-Metadata": "filename é".encode(),
+        },
     )
     assert_error(r, 400, "upload_metadata_invalid")
     path = upload_path(await tus_create(client, alice, 5))

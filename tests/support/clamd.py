@@ -68,6 +68,18 @@ class ClamdServer:
                 self.process.kill()
                 self.process.wait(timeout=20)
 
+    def restart(self) -> None:
+        """Starts a stopped clamd again with the same configuration: the same port and socket
+        (a clamd that came back, F13). Waits until it answers PING."""
+        if self.process.poll() is None:
+            return
+        self.socket_path.unlink(missing_ok=True)
+        self.process = _spawn(require_clamd(), self.root / "clamd.conf")
+        if not _wait_ping(self):
+            self.stop()
+            log = (self.root / "clamd.log").read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"clamd did not start again on port {self.port}:\n{log}")
+
     def close(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
@@ -128,6 +140,25 @@ def _answers_ping(path: Path) -> bool:
         return False
 
 
+def _spawn(binary: str, conf: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [binary, f"--config-file={conf}"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _wait_ping(server: ClamdServer) -> bool:
+    """Whether the started clamd answers PING before it exits or the start deadline passes."""
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    while server.process.poll() is None and time.monotonic() < deadline:
+        if _answers_ping(server.socket_path):
+            return True
+        time.sleep(0.02)  # polling a starting server, not synchronising with the code
+    return False
+
+
 def start_clamd(**limits: str) -> ClamdServer:
     """Starts clamd with ``RECOMMENDED_LIMITS`` overridden by ``limits`` and waits until it
     answers PING. Stop it with ``close()``."""
@@ -137,18 +168,9 @@ def start_clamd(**limits: str) -> ClamdServer:
     for _ in range(_START_ATTEMPTS):
         port = _free_port()
         conf = _write_config(root, port, merged)
-        process = subprocess.Popen(
-            [binary, f"--config-file={conf}"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        server = ClamdServer(root, port, process)
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while process.poll() is None and time.monotonic() < deadline:
-            if _answers_ping(server.socket_path):
-                return server
-            time.sleep(0.02)  # polling a starting server, not synchronising with the code
+        server = ClamdServer(root, port, _spawn(binary, conf))
+        if _wait_ping(server):
+            return server
         server.stop()  # exited (most likely the port was taken meanwhile) or never answered
     log = (root / "clamd.log").read_text(errors="replace")[-2000:]
     shutil.rmtree(root, ignore_errors=True)

@@ -225,6 +225,7 @@ def test_file_settings_defaults() -> None:
     assert files.user_quota_bytes == 20 * 1024**3
     assert files.allowed_extensions == []
     assert files.retention_days is None
+    assert (files.scan_retry_s, files.scan_retry_max_s) == (30.0, 1800.0)
 
 
 def test_file_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -251,6 +252,8 @@ def test_file_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         {"allowed_extensions": [""]},
         {"scan_timeout_s": 0},
         {"retention_days": 0},
+        {"scan_retry_s": 0},
+        {"scan_retry_s": 60, "scan_retry_max_s": 30},
     ],
 )
 def test_bad_file_settings_are_refused(files: dict[str, object]) -> None:

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
-from starlette.concurrency import iterate_in_threadpool
 
 from sodam.api.auth import MEDIA_COOKIE
 from sodam.api.deps import CurrentPrincipal, bearer_scheme, get_auth_service, get_services
@@ -28,7 +27,7 @@ from sodam.domain.ids import RoomId
 from sodam.errors import NotFound, Unauthenticated
 from sodam.observability.context import user_id_var
 from sodam.services.context import Principal
-from sodam.services.files import FileAccess, FileService
+from sodam.services.files import ChunkReader, FileAccess, FileService
 
 router = APIRouter(tags=["files"])
 
@@ -111,7 +110,7 @@ def _file_headers(access: FileAccess, *, thumbnail: bool) -> dict[str, str]:
     return headers
 
 
-def _serve(
+async def _serve(
     request: Request, files: FileService, access: FileAccess, *, thumbnail: bool
 ) -> Response:
     headers = _file_headers(access, thumbnail=thumbnail)
@@ -136,20 +135,20 @@ def _serve(
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
     if request.method == "HEAD" or end == start:
         return Response(status_code=status, headers=headers)
-    return StreamingResponse(
-        _stream(files, access.key, start, end), status_code=status, headers=headers
-    )
+    # Opened before the status line goes out: a store that is down is a 503, not a 200 whose
+    # body breaks off (a failure later, mid-body, can only cut the connection).
+    reader = await files.open_chunks(access.key, start, end)
+    return StreamingResponse(_stream(files, reader), status_code=status, headers=headers)
 
 
-async def _stream(files: FileService, key: str, start: int, end: int) -> AsyncIterator[bytes]:
-    """The blob's bytes, read in a thread chunk by chunk; the reader (a file or an S3
+async def _stream(files: FileService, reader: ChunkReader) -> AsyncIterator[bytes]:
+    """The blob's bytes, read on the blob threads chunk by chunk; the reader (a file or an S3
     connection) is closed however the response ends, also when the client goes away."""
-    reader = await asyncio.to_thread(files.read_chunks, key, start, end)
     try:
-        async for chunk in iterate_in_threadpool(reader):
+        while (chunk := await files.next_chunk(reader)) is not None:
             yield chunk
     finally:
-        await asyncio.to_thread(reader.close)
+        await files.close_reader(reader)
 
 
 # GET and HEAD are two routes because an OpenAPI operation id names one method: one route with
@@ -162,6 +161,7 @@ _DOWNLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
     404: {"description": "file_not_found"},
     409: {"description": "file_not_scanned"},
     416: {"description": "Range not satisfiable"},
+    503: {"description": "storage_unavailable"},
 }
 
 
@@ -186,12 +186,13 @@ async def download(
         )
         if url is not None:
             return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
-    return _serve(request, files, access, thumbnail=False)
+    return await _serve(request, files, access, thumbnail=False)
 
 
 _THUMBNAIL_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"image/webp": {}}, "description": "The thumbnail (WebP)"},
     404: {"description": "file_not_found, thumbnail_not_found"},
+    503: {"description": "storage_unavailable"},
 }
 
 
@@ -215,7 +216,7 @@ async def thumbnail(
     """An image's or video's preview: small (≤ 320 px) or large (≤ 1280 px), no metadata."""
     _check_id(attachment_id)
     access = await files.open_thumbnail(principal, attachment_id, size)
-    return _serve(request, files, access, thumbnail=True)
+    return await _serve(request, files, access, thumbnail=True)
 
 
 def _check_id(attachment_id: int) -> None:

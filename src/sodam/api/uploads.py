@@ -149,6 +149,7 @@ async def options(uploads: Uploads) -> Response:
         412: {"description": "tus_version_unsupported"},
         413: {"description": "file_too_large, quota_exceeded, upload_too_long"},
         429: {"description": "too_many_pending_uploads"},
+        503: {"description": "storage_unavailable"},
         507: {"description": "storage_full"},
     },
 )
@@ -163,26 +164,20 @@ async def create(request: Request, principal: CurrentPrincipal, uploads: Uploads
             raise InvalidInput("upload_length_required", "Upload-Length is required.")
         length = _int_header(request, "Upload-Length")
         metadata = parse_metadata(request.headers.get("upload-metadata"))
-        upload = await uploads.create(
-            principal, length=length, file_name=metadata.get("filename") or "file"
-        )
+        file_name = metadata.get("filename") or "file"
         has_body = request.headers.get("content-type", "").startswith(OFFSET_CONTENT_TYPE) and (
             _content_length(request) != 0
         )
-        if has_body and not upload.finished:
-            try:
-                upload = await uploads.append(
-                    principal,
-                    upload.id,
-                    offset=0,
-                    chunks=_body(request),
-                    content_length=_content_length(request),
-                )
-            except AppError:
-                # The client never learns this upload's URL: don't leave it counting against
-                # the user's pending uploads and quota.
-                await uploads.delete(principal, upload.id)
-                raise
+        if has_body:
+            upload = await uploads.create_with_data(
+                principal,
+                length=length,
+                file_name=file_name,
+                chunks=_body(request),
+                content_length=_content_length(request),
+            )
+        else:
+            upload = await uploads.create(principal, length=length, file_name=file_name)
         return Response(
             status_code=201,
             headers=_tus_headers(
@@ -224,6 +219,8 @@ async def head(
         409: {"description": "upload_offset_mismatch"},
         413: {"description": "upload_too_long"},
         415: {"description": "upload_content_type_invalid"},
+        503: {"description": "storage_unavailable"},
+        507: {"description": "storage_full"},
     },
 )
 async def patch(

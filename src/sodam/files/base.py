@@ -2,7 +2,8 @@
 
 Two backends implement it: ``sodam.files.local.LocalBlobStore`` (default, a directory on local
 disk) and ``sodam.files.s3.S3BlobStore`` (S3 / MinIO). Every method is synchronous and blocking:
-services call them in a worker thread (``asyncio.to_thread``), like the database repositories.
+services call them on threads of their own (``sodam.services.storage.BlobIO``), like the database
+repositories, so a store that stops answering never holds the threads anything else needs.
 
 Uploads are written incrementally and resumably (tus): ``begin_upload`` returns an
 ``UploadState`` the caller persists (uploads.multipart_id / uploads.parts); each

@@ -184,7 +184,9 @@ class S3BlobStore:
             s3={"addressing_style": "path"},
             connect_timeout=connect_timeout_s,
             read_timeout=read_timeout_s,
-            retries={"mode": "standard", "max_attempts": max_attempts},
+            # total_max_attempts counts every try; botocore's "max_attempts" would count
+            # retries only (one more try, one more read timeout on a stalled S3).
+            retries={"mode": "standard", "total_max_attempts": max_attempts},
             max_pool_connections=32,
             # boto3 >= 1.36 sends CRC checksums by default, which older MinIO releases and other
             # S3-compatible servers reject; S3 checks Content-Length and the ETag is the MD5.

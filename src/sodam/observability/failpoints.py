@@ -1,5 +1,5 @@
 """Failpoints: named places where a fault test makes this process fail on purpose
-(reliability.md F1, F7; docs/fault-tests.md).
+(reliability.md F1, F2, F7; docs/fault-tests.md).
 
 They are **off** unless configured, and nothing is read at import time: ``build_app`` makes one
 ``Failpoints`` from the settings and hands it to the code that has failpoints.
@@ -23,6 +23,10 @@ rest of a test's load runs normally.
 | ``send.after_commit`` | after COMMIT, before the answer and the fan-out | kill |
 | ``send.before_fanout`` | after COMMIT: the answer goes out, the bus publish does not | drop |
 | ``db.slow`` | every PostgreSQL transaction starts with ``SELECT pg_sleep(s)`` | sleep:<s> |
+| ``files.scan.streaming`` | a scan, after each chunk sent to clamd (key: attachment id) | kill |
+| ``files.scan.before_verdict`` | a scan, clamd has answered, the verdict is not stored | kill |
+| ``files.thumbnail.before_commit`` | thumbnails stored, their state not recorded | kill |
+| ``files.thumbnail.after_commit`` | thumbnail state and event committed, the job not done | kill |
 
 When nothing is configured a check costs one attribute test; with a file configured, one
 ``stat`` per check (tests only).

@@ -32,9 +32,10 @@ from sodam.services.views import build_views_txn
 UPLOAD_NOT_FOUND = ("upload_not_found", "No such upload.")
 SCAN_JOB = "files.scan"
 THUMBNAIL_JOB = "files.thumbnail"
-# A scan waits out a scanner outage rather than giving up: until it ends the file stays pending
-# (fail closed), so the job must not go dead after the runner's default ten attempts.
-SCAN_MAX_ATTEMPTS = 2000
+# A scan waits for clamd (and the file store) with a growing delay (files.scan_retry_s doubling
+# up to files.scan_retry_max_s): with the defaults 30 attempts span about 10 to 12 hours of
+# outage before the job is dead (the file stays pending; `sodam jobs retry` requeues it).
+SCAN_MAX_ATTEMPTS = 30
 DELETE_BLOBS_JOB = "files.delete_blobs"
 
 

@@ -8,9 +8,9 @@ answer 404 like a missing file. Infected files are blocked for everyone.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
+import random
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -43,12 +43,13 @@ from sodam.files.base import (
     StorageUnavailable,
 )
 from sodam.files.media import MediaRefused, make_thumbnails, video_poster
+from sodam.observability.failpoints import Failpoints
 from sodam.services.attachments import DELETE_BLOBS_JOB, blob_keys, record_message_change_txn
 from sodam.services.context import Principal
 from sodam.services.jobs import Job, PermanentJobError, RetryLater, enqueue_txn
 from sodam.services.roomlog import Outgoing
 from sodam.services.rooms import get_room_for_member_txn
-from sodam.services.storage import storage_errors
+from sodam.services.storage import BlobIO, storage_errors
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +62,8 @@ DRAWER_KINDS: dict[str, tuple[str, ...]] = {
     "file": ("file", "audio"),
     "all": ("image", "video", "audio", "file"),
 }
+# What ``open_chunks`` returns (named here so the API layer need not import the blob store).
+ChunkReader = BlobReader
 # Images larger than this are not thumbnailed (their header is still checked for the pixel cap).
 THUMBNAIL_INPUT_MAX_BYTES = 64 * 1024 * 1024
 
@@ -104,6 +107,8 @@ class FileService:
         store: BlobStore,
         settings: FileSettings,
         scanner: Scanner | None,
+        failpoints: Failpoints | None = None,
+        blob_io: BlobIO | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -111,6 +116,9 @@ class FileService:
         self._store = store
         self._settings = settings
         self._scanner = scanner
+        self._failpoints = failpoints or Failpoints()
+        self._io = blob_io or BlobIO()
+        self._rng = random.Random()  # noqa: S311 -- retry jitter, not security
 
     @property
     def store(self) -> BlobStore:
@@ -175,14 +183,24 @@ class FileService:
         if attachment.thumb_state != "ready" or key is None:
             raise NotFound("thumbnail_not_found", "This file has no thumbnail (yet).")
         with storage_errors():
-            length = await asyncio.to_thread(self._store.size, key)
+            length = await self._io.run(self._store.size, key)
         if length is None:
             raise NotFound("thumbnail_not_found", "This file has no thumbnail (yet).")
         return FileAccess(attachment, key, length, inline_ok=True)
 
-    def read_chunks(self, key: str, start: int, end: int) -> BlobReader:
-        """The bytes [start, end) of a blob (blocking: call and iterate in a thread; close)."""
-        return self._store.open_read(key, start, end)
+    async def next_chunk(self, reader: ChunkReader) -> bytes | None:
+        """The reader's next chunk (None at the end), read on a blob thread."""
+        return await self._io.run(next, reader, None)
+
+    async def close_reader(self, reader: ChunkReader) -> None:
+        await self._io.run(reader.close)
+
+    async def open_chunks(self, key: str, start: int, end: int) -> ChunkReader:
+        """The bytes [start, end) of a blob, opened now (a file store that is down answers 503,
+        a missing blob 404, before any part of a response is sent). Read it with
+        ``next_chunk`` and close it with ``close_reader`` however the response ends."""
+        with storage_errors():
+            return await self._io.run(self._store.open_read, key, start, end)
 
     def presigned_url(self, access: FileAccess, *, inline: bool, expires_s: int) -> str | None:
         return self._store.presigned_url(
@@ -225,27 +243,6 @@ class FileService:
 
     # --- jobs ---------------------------------------------------------------------------------
 
-    async def _publish_change(self, attachment: Attachment, change: str) -> None:
-        if attachment.room_id is None or attachment.message_id is None:
-            return
-        out = Outgoing()
-        room_id, message_id = attachment.room_id, MessageId(attachment.message_id)
-
-        def change_txn(conn: sa.Connection) -> None:
-            record_message_change_txn(
-                conn,
-                out,
-                room_id=room_id,
-                message_id=message_id,
-                change=change,
-                actor=None,
-                now=self._clock.now(),
-                requires_clean=self.requires_clean,
-            )
-
-        await self._db.write(change_txn)
-        await out.publish(self._bus)
-
     async def _load_for_job(self, job: Job) -> Attachment | None:
         try:
             attachment_id = int(job.payload["attachment_id"])
@@ -260,34 +257,57 @@ class FileService:
 
     async def scan_job(self, job: Job) -> None:
         """``files.scan``: stream the file to clamd. Clean/infected/unscanned are final; a
-        scanner that is down or times out leaves the file pending and the job retries."""
+        scanner (or file store) that is down or times out leaves the file pending and the job
+        retries with a growing delay (``files.scan_retry_s`` doubling up to
+        ``files.scan_retry_max_s``). Nothing but clamd's own verdict ever makes a file clean."""
         attachment = await self._load_for_job(job)
         if attachment is None or attachment.scan_state != "pending":
             return
         if self._scanner is None:
             # The file was sent where a scanner is configured; this worker has none. Never
             # decide "unscanned, shared" here: wait for a worker that can scan.
-            raise RetryLater(300.0, "no scanner configured on this worker")
-        verdict = await self._scanner.scan(self._iter_blob(attachment.storage_key), attachment.size)
+            raise self._scan_retry(job, "no scanner configured on this worker")
+        key = str(attachment.id)
+        try:
+            verdict = await self._scanner.scan(
+                self._iter_blob(attachment.storage_key, key), attachment.size
+            )
+        except StorageUnavailable as exc:
+            raise self._scan_retry(job, f"file store unavailable: {exc}") from None
+        except BlobNotFound:
+            raise PermanentJobError("the file's blob is missing") from None
         if verdict.state == "error":
-            raise RetryLater(30.0, f"scanner unavailable: {verdict.reason or 'error'}")
+            raise self._scan_retry(job, f"scanner unavailable: {verdict.reason or 'error'}")
         if verdict.state not in ("clean", "infected", "unscanned"):
-            raise RetryLater(30.0, f"unexpected verdict {verdict.state}")
+            raise self._scan_retry(job, f"unexpected verdict {verdict.state}")
+        # kill -9 here: the verdict is lost with the process; the lease expires and the scan
+        # runs again (F2), the file staying pending meanwhile.
+        self._failpoints.check("files.scan.before_verdict", key)
         await self._set_scan(attachment, verdict.state, verdict.reason, verdict.signature)
 
-    async def _iter_blob(self, key: str) -> AsyncIterator[bytes]:
+    def _scan_retry(self, job: Job, reason: str) -> RetryLater:
+        """The next scan attempt after ``scan_retry_s * 2**(attempt-1)`` seconds, at most
+        ``scan_retry_max_s``, shortened by up to a quarter at random (files that failed
+        together do not all come back together)."""
+        exponent = min(max(job.attempts, 1) - 1, 62)
+        delay = min(self._settings.scan_retry_s * 2.0**exponent, self._settings.scan_retry_max_s)
+        return RetryLater(delay * (1.0 - 0.25 * self._rng.random()), reason)
+
+    async def _iter_blob(self, key: str, failpoint_key: str | None = None) -> AsyncIterator[bytes]:
         """A blob's chunks read in a thread, one at a time (memory stays at one chunk)."""
-        it = await asyncio.to_thread(self._store.open_read, key)
+        it = await self._io.run(self._store.open_read, key)
         done = object()
         try:
             while True:
-                chunk = await asyncio.to_thread(next, it, done)
+                chunk = await self._io.run(next, it, done)
                 if chunk is done:
                     return
                 assert isinstance(chunk, bytes)  # noqa: S101 -- the store yields bytes
                 yield chunk
+                # kill -9 here: clamd has part of the stream and sees the connection drop.
+                self._failpoints.check("files.scan.streaming", failpoint_key)
         finally:
-            await asyncio.to_thread(it.close)
+            await self._io.run(it.close)
 
     async def _set_scan(
         self, attachment: Attachment, state: str, reason: str | None, signature: str | None
@@ -365,7 +385,7 @@ class FileService:
             await self._set_thumbs(attachment, "none", None, None, None)
             return
         try:
-            thumbs = await asyncio.to_thread(self._render_thumbnails, attachment)
+            thumbs = await self._io.run(self._render_thumbnails, attachment)
         except BlobNotFound:
             raise PermanentJobError("the file's blob is missing") from None
         except (StorageFull, StorageUnavailable) as exc:
@@ -374,7 +394,13 @@ class FileService:
             await self._set_thumbs(attachment, "none", None, None, None)
             return
         small, large, size = thumbs
+        # kill -9 here: the thumbnails are stored but not recorded; the retry overwrites them
+        # (their keys derive from the file's) and records them once.
+        self._failpoints.check("files.thumbnail.before_commit", str(attachment.id))
         await self._set_thumbs(attachment, "ready", small, large, size)
+        # kill -9 here: recorded (with its room event) but the job is not marked done; the
+        # retry finds the state no longer pending and does nothing.
+        self._failpoints.check("files.thumbnail.after_commit", str(attachment.id))
 
     def _render_thumbnails(
         self, attachment: Attachment
@@ -427,28 +453,52 @@ class FileService:
         }
         if size is not None and attachment.kind == "image":
             values["width"], values["height"] = size
-        updated = await self._db.write(
-            partial(
-                files_repo.update_pending_attachment,
-                attachment_id=attachment.id,
-                column="thumb_state",
-                values=values,
+        updated = await self._update_and_publish(attachment, values, pending="thumb_state")
+        if not updated and small is not None:
+            # Unsent, expired or done by another run meanwhile. If the file is gone, what this
+            # run wrote is referenced by nothing: remove it (another run's thumbnails of a live
+            # file have the same keys and stay).
+            current = await self._db.read(
+                partial(files_repo.select_attachment, attachment_id=attachment.id)
             )
-        )
-        if not updated:
-            # Unsent, expired or done by another run meanwhile: what this run wrote is not
-            # referenced (another run's thumbnails have the same keys and stay).
-            if attachment.thumb_state == "pending" and small is not None:
-                current = await self._db.read(
-                    partial(files_repo.select_attachment, attachment_id=attachment.id)
+            if current is None or current.deleted_at is not None:
+                with storage_errors():
+                    for key in (small, large):
+                        if key:
+                            await self._io.run(self._store.delete, key)
+
+    async def _update_and_publish(
+        self, attachment: Attachment, values: dict[str, object], *, pending: str | None = None
+    ) -> bool:
+        """Updates the attachment and records its ``message.updated`` event in one transaction:
+        a crash between the two would leave a state change no client is ever told about, and
+        the job's retry would find nothing left to do. With ``pending`` (a state column), only
+        a live attachment still pending there changes; False when nothing changed."""
+        out = Outgoing()
+        now = self._clock.now()
+
+        def update_txn(conn: sa.Connection) -> bool:
+            if pending is not None:
+                if not files_repo.update_pending_attachment(conn, attachment.id, pending, values):
+                    return False
+            else:
+                files_repo.update_attachment(conn, attachment.id, values)
+            if attachment.room_id is not None and attachment.message_id is not None:
+                record_message_change_txn(
+                    conn,
+                    out,
+                    room_id=attachment.room_id,
+                    message_id=MessageId(attachment.message_id),
+                    change="attachment",
+                    actor=None,
+                    now=now,
+                    requires_clean=self.requires_clean,
                 )
-                if current is None or current.deleted_at is not None:
-                    with storage_errors():
-                        for key in (small, large):
-                            if key:
-                                await asyncio.to_thread(self._store.delete, key)
-            return
-        await self._publish_change(attachment, "attachment")
+            return True
+
+        updated = await self._db.write(update_txn)
+        await out.publish(self._bus)
+        return updated
 
     async def delete_blobs_job(self, job: Job) -> None:
         """``files.delete_blobs``: removes blobs of unsent or expired files (idempotent)."""
@@ -457,7 +507,7 @@ class FileService:
             raise PermanentJobError("payload without keys")
         with storage_errors():
             for key in keys:
-                await asyncio.to_thread(self._store.delete, str(key))
+                await self._io.run(self._store.delete, str(key))
 
     async def retention_job(self, _job: Job) -> None:
         """``files.retention``: files older than files.retention_days are deleted (their
@@ -476,18 +526,28 @@ class FileService:
                 await self._expire(attachment)
 
     async def _expire(self, attachment: Attachment) -> None:
-        """Marks the file deleted and queues its blobs' deletion in one transaction, so a
-        store error never leaves blobs nothing points at any more."""
+        """Marks the file deleted, queues its blobs' deletion and records the room event in one
+        transaction: a store error never leaves blobs nothing points at any more, and no crash
+        leaves a change untold."""
         now = self._clock.now()
+        out = Outgoing()
 
         def expire_txn(conn: sa.Connection) -> None:
             files_repo.update_attachment(conn, attachment.id, {"deleted_at": now})
             enqueue_txn(
-                conn,
-                kind=DELETE_BLOBS_JOB,
-                payload={"keys": blob_keys(attachment)},
-                now=now,
+                conn, kind=DELETE_BLOBS_JOB, payload={"keys": blob_keys(attachment)}, now=now
             )
+            if attachment.room_id is not None and attachment.message_id is not None:
+                record_message_change_txn(
+                    conn,
+                    out,
+                    room_id=attachment.room_id,
+                    message_id=MessageId(attachment.message_id),
+                    change="attachment",
+                    actor=None,
+                    now=now,
+                    requires_clean=self.requires_clean,
+                )
 
         await self._db.write(expire_txn)
-        await self._publish_change(attachment, "attachment")
+        await out.publish(self._bus)

@@ -45,7 +45,7 @@ from sodam.files.base import BlobStore, UploadState
 from sodam.files.cleanup import sweep_stale_uploads
 from sodam.files.sniff import SNIFF_BYTES, sniff
 from sodam.services.context import Principal
-from sodam.services.storage import storage_errors
+from sodam.services.storage import BlobIO, storage_errors
 
 logger = logging.getLogger(__name__)
 
@@ -62,10 +62,12 @@ class UploadService:
         store: BlobStore,
         limits: LimitSettings,
         files: FileSettings,
+        blob_io: BlobIO | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._store = store
+        self._io = blob_io or BlobIO()
         self._limits = limits
         self._files = files
         # upload id -> (offset the digest covers, running sha256); see the module docstring
@@ -134,7 +136,7 @@ class UploadService:
         await self._db.write(reserve_txn)
         try:
             with storage_errors():
-                state = await asyncio.to_thread(self._store.begin_upload, key)
+                state = await self._io.run(self._store.begin_upload, key)
         except BaseException:
             await self._db.write(partial(files_repo.delete_upload, upload_id=upload_id))
             raise
@@ -151,6 +153,30 @@ class UploadService:
         if length == 0:
             return await self._finish(upload, state)
         return upload
+
+    async def create_with_data(
+        self,
+        principal: Principal,
+        *,
+        length: int,
+        file_name: str,
+        chunks: AsyncIterator[bytes],
+        content_length: int | None,
+    ) -> Upload:
+        """tus creation-with-upload: ``create``, then the request body as the first bytes. When
+        storing them fails (disk full, store down) the new upload is removed again: the client
+        gets an error instead of a Location, so it could never resume or delete it, and it
+        would hold one of its pending uploads and its quota until it expired."""
+        upload = await self.create(principal, length=length, file_name=file_name)
+        if upload.finished:
+            return upload
+        try:
+            return await self.append(
+                principal, upload.id, offset=0, chunks=chunks, content_length=content_length
+            )
+        except AppError:
+            await self._discard_quietly(upload)
+            raise
 
     # --- reading and appending ----------------------------------------------------------------
 
@@ -316,7 +342,7 @@ class UploadService:
 
         self._hashers.pop(upload.id, None)  # re-stored below once this block is recorded
         with storage_errors():
-            new_state, advanced = await asyncio.to_thread(write)
+            new_state, advanced = await self._io.run(write)
         new_offset = upload.offset + len(block)
         moved = await self._db.write(
             partial(
@@ -360,7 +386,7 @@ class UploadService:
             return h.hexdigest(), head
 
         with storage_errors():
-            sha256, head = await asyncio.to_thread(complete)
+            sha256, head = await self._io.run(complete)
         sniffed = sniff(head, upload.file_name)
         now = self._clock.now()
         metadata = {
@@ -403,9 +429,24 @@ class UploadService:
         state = UploadState.from_json(upload.store_state)
         with storage_errors():
             if upload.finished:
-                await asyncio.to_thread(self._store.delete, upload.storage_key)
+                await self._io.run(self._store.delete, upload.storage_key)
             else:
-                await asyncio.to_thread(self._store.abort_upload, upload.storage_key, state)
+                await self._io.run(self._store.abort_upload, upload.storage_key, state)
+
+    async def _discard_quietly(self, upload: Upload) -> None:
+        """Removes an upload whose creation failed; bytes the store cannot remove now (it is
+        down) are left to the orphan sweep."""
+        self._hashers.pop(upload.id, None)
+        current = await self._db.read(partial(files_repo.select_upload, upload_id=upload.id))
+        removed = await self._db.write(partial(files_repo.delete_upload, upload_id=upload.id))
+        if not removed:
+            return
+        state = UploadState.from_json((current or upload).store_state)
+        try:
+            with storage_errors():
+                await self._io.run(self._store.abort_upload, upload.storage_key, state)
+        except AppError:
+            logger.warning("could not remove the bytes of a failed upload; the sweep will")
 
     async def cleanup_expired(self, batch: int = 200) -> int:
         """Removes expired uploads (unfinished ones and finished ones never sent) and their
@@ -424,6 +465,6 @@ class UploadService:
         # Uploads younger than older_than are never swept, so keys fetched now are complete.
         known = set(await self._db.read(files_repo.select_unfinished_upload_keys))
         with storage_errors():
-            return await asyncio.to_thread(
+            return await self._io.run(
                 sweep_stale_uploads, self._store, known.__contains__, older_than
             )

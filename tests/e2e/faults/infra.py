@@ -190,11 +190,12 @@ class Redis:
 
 
 class Proxy:
-    """A TCP proxy on its own thread and event loop, between one node and Redis.
+    """A TCP proxy on its own thread and event loop, between a node and Redis (or S3).
 
     ``cut()`` stops moving bytes in both directions and holds new connections (a network
-    partition: no FIN, no RST, nothing delivered, like a peer paused with SIGSTOP); ``heal()``
-    lets everything held flow again, in order.
+    partition: no FIN, no RST, nothing delivered, like a peer paused with SIGSTOP); ``refuse()``
+    resets every open connection and each new one at once (the server behind it is down, while
+    it keeps its data); ``heal()`` lets everything held flow again, in order, and accepts again.
     """
 
     def __init__(self, target_port: int) -> None:
@@ -202,6 +203,8 @@ class Proxy:
         self.port = free_port()
         self._loop = asyncio.new_event_loop()
         self._flowing: asyncio.Event | None = None
+        self._refusing = False
+        self.held = 0  # new connections waiting for a cut to heal
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         started = threading.Event()
@@ -230,7 +233,14 @@ class Proxy:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         assert self._flowing is not None
-        await self._flowing.wait()
+        if self._refusing:
+            writer.transport.abort()  # RST: nothing listens behind the proxy
+            return
+        self.held += 1
+        try:
+            await self._flowing.wait()
+        finally:
+            self.held -= 1
         try:
             up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         except OSError:
@@ -269,9 +279,23 @@ class Proxy:
         assert self._flowing is not None
         self._call(self._flowing.clear)
 
+    def refuse(self) -> None:
+        def go() -> None:
+            self._refusing = True
+            for writer in list(self._writers):
+                writer.transport.abort()
+
+        self._call(go)
+
     def heal(self) -> None:
         assert self._flowing is not None
-        self._call(self._flowing.set)
+        flowing = self._flowing
+
+        def go() -> None:
+            self._refusing = False
+            flowing.set()
+
+        self._call(go)
 
     def close(self) -> None:
         def stop() -> None:

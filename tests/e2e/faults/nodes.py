@@ -50,12 +50,18 @@ class Node:
 
     # --- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Starts the node on its port and waits until /readyz answers 200."""
+    def start(self, extra_env: dict[str, str | None] | None = None) -> None:
+        """Starts the node on its port and waits until /readyz answers 200; ``extra_env``
+        overrides the node's environment for this run only."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.arm("")
         env = _child_env(
-            self.data_dir, {**self.env, "SODAM_FAILPOINTS_FILE": str(self.failpoints_file)}
+            self.data_dir,
+            {
+                **self.env,
+                **(extra_env or {}),
+                "SODAM_FAILPOINTS_FILE": str(self.failpoints_file),
+            },
         )
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(

@@ -45,13 +45,21 @@ class Rest:
                 r = await self.http.request(method, url, headers=headers, **kw)
             except httpx.TransportError:
                 continue
-            self.statuses[r.status_code] = self.statuses.get(r.status_code, 0) + 1
-            if r.status_code >= 500 and r.status_code != 503:
-                self.broken.append(f"{method} {path}: {r.status_code} {r.text[:300]}")
-            elif r.status_code == 503 and r.json().get("code") not in RETRYABLE_503:
-                self.broken.append(f"{method} {path}: 503 with code {r.json().get('code')}")
+            self.record(method, path, r)
             return r
         return None
+
+    def record(self, method: str, path: str, r: httpx.Response) -> None:
+        """Counts an answer; a 5xx other than a retryable 503 or a 507 storage_full is broken."""
+        self.statuses[r.status_code] = self.statuses.get(r.status_code, 0) + 1
+        if r.status_code < 500:
+            return
+        try:
+            code = r.json().get("code")
+        except ValueError:
+            code = None
+        if code not in EXPECTED_5XX.get(r.status_code, set()):
+            self.broken.append(f"{method} {path}: {r.status_code} {r.text[:300]}")
 
     async def must(
         self,
@@ -114,4 +122,6 @@ class Rest:
             after = page["next_event_seq"]
 
 
-RETRYABLE_503 = {"database_unavailable", "unavailable"}
+RETRYABLE_503 = {"database_unavailable", "unavailable", "storage_unavailable"}
+# The 5xx answers a client may get: retryable outages, and a full disk (F12).
+EXPECTED_5XX = {503: RETRYABLE_503, 507: {"storage_full"}}
