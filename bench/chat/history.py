@@ -245,7 +245,7 @@ async def run_history(
             }
             for phase, before, after in zip(
                 ("room_list", "history_latest", "history_random"),
-                phases,
+                phases[:-1],
                 phases[1:],
                 strict=True,
             )
