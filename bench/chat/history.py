@@ -154,6 +154,14 @@ def seed_messages(database_url: str, world: World, total: int, big: int) -> dict
     return {"messages": inserted, "seed_s": round(time.monotonic() - started, 1)}
 
 
+def _cpu_by_group(report: dict[str, Any]) -> dict[str, float]:
+    return {
+        name: float(v["cpu_s"])
+        for name, v in report.items()
+        if isinstance(v, dict) and name in ("server", "postgres")
+    }
+
+
 async def timed_gets(
     http: httpx.AsyncClient, token: str, paths: list[str], warmup: int = 10
 ) -> list[float]:
@@ -202,10 +210,13 @@ async def run_history(
         r.raise_for_status()
         last_seq = int(r.json()["last_seq"])
         sampler.mark()
+        phases = [_cpu_by_group(sampler.report())]
         room_list = await timed_gets(http, viewer.token, ["/api/rooms"] * requests)
+        phases.append(_cpu_by_group(sampler.report()))
         latest = await timed_gets(
             http, viewer.token, [f"/api/rooms/{big_room.id}/messages?limit=50"] * requests
         )
+        phases.append(_cpu_by_group(sampler.report()))
         rng = random.Random(7)  # reproducible positions
         paths = [
             f"/api/rooms/{big_room.id}/messages?limit=50&before={rng.randint(51, last_seq)}"
@@ -213,6 +224,7 @@ async def run_history(
         ]
         randoms = await timed_gets(http, viewer.token, paths)
         server = sampler.report()
+        phases.append(_cpu_by_group(server))
         listing = (
             await http.get("/api/rooms", headers={"Authorization": f"Bearer {viewer.token}"})
         ).json()
@@ -224,6 +236,20 @@ async def run_history(
         "room_list_ms": percentiles(room_list),
         "history_latest_ms": percentiles(latest),
         "history_random_ms": percentiles(randoms),
+        # CPU per request of each process group (server node(s), PostgreSQL) in each phase,
+        # warm-up requests included: steadier than latency on a shared machine.
+        "cpu_ms_per_request": {
+            phase: {
+                group: round(1000 * (after[group] - before[group]) / (requests + 10), 2)
+                for group in after
+            }
+            for phase, before, after in zip(
+                ("room_list", "history_latest", "history_random"),
+                phases[:-1],
+                phases[1:],
+                strict=True,
+            )
+        },
         "server": server,
     }
     return result, setup_info
