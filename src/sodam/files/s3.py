@@ -32,9 +32,8 @@ from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any, cast
 
 import boto3
-import urllib3.exceptions
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from sodam.domain.files import content_disposition
 from sodam.files.base import (
@@ -42,12 +41,12 @@ from sodam.files.base import (
     BlobNotFound,
     BlobStoreError,
     StaleUpload,
-    StorageFull,
     StorageUnavailable,
     UploadState,
 )
 from sodam.files.keys import RESERVED_PREFIX, check_key
 from sodam.files.reading import READ_CHUNK, ChunkIterator
+from sodam.files.s3errors import S3_ERRORS, TRANSPORT_ERRORS, error_code, map_s3_error
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -60,43 +59,6 @@ MAX_PART_SIZE = 5 * 1024 * 1024 * 1024
 _TAIL_RE = re.compile(
     rf"^{re.escape(RESERVED_PREFIX)}/(?P<key>.+)/(?P<upload>[0-9a-f]{{24}})/tail-(?P<parts>[0-9]+)$"
 )
-
-_NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchUpload", "404", "NotFound"})
-_FULL_CODES = frozenset(
-    {
-        "EntityTooLarge",
-        "QuotaExceeded",
-        "InsufficientStorage",
-        "XMinioStorageFull",
-        "XMinioAdminBucketQuotaExceeded",
-    }
-)
-# Errors raised while a response body streams (urllib3's are not wrapped by botocore there).
-_TRANSPORT_ERRORS: tuple[type[Exception], ...] = (
-    BotoCoreError,
-    urllib3.exceptions.HTTPError,
-    OSError,
-)
-_S3_ERRORS: tuple[type[Exception], ...] = (ClientError, *_TRANSPORT_ERRORS)
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def map_s3_error(exc: Exception) -> BlobStoreError:
-    """The blob store error for a botocore/urllib3 failure: a missing key or upload is
-    ``BlobNotFound``, a full bucket or disk ``StorageFull``, everything else (connection refused,
-    timeouts, 5xx, a missing bucket, refused credentials) ``StorageUnavailable``."""
-    if isinstance(exc, ClientError):
-        code = _code(exc)
-        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        if code in _NOT_FOUND_CODES:
-            return BlobNotFound(f"S3 answered {code}")
-        if code in _FULL_CODES or status == 507:
-            return StorageFull(f"S3 has no room ({code or status})")
-        return StorageUnavailable(f"S3 answered {code or status}")
-    return StorageUnavailable(f"S3 unreachable ({type(exc).__name__})")
 
 
 class _BytesWindow(io.RawIOBase):
@@ -214,7 +176,7 @@ class S3BlobStore:
     def _errors(self, operation: str) -> Iterator[None]:
         try:
             yield
-        except _S3_ERRORS as exc:
+        except S3_ERRORS as exc:
             mapped = map_s3_error(exc)
             if isinstance(mapped, StorageUnavailable):
                 logger.warning("S3 %s failed: %s", operation, mapped)
@@ -247,7 +209,9 @@ class S3BlobStore:
                     )
         except StorageUnavailable as exc:
             cause = exc.__cause__
-            if not (isinstance(cause, ClientError) and _code(cause) == "BucketAlreadyOwnedByYou"):
+            if not (
+                isinstance(cause, ClientError) and error_code(cause) == "BucketAlreadyOwnedByYou"
+            ):
                 raise
 
     def _tail_key(self, key: str, multipart_id: str, parts_before: int) -> str:
@@ -273,16 +237,26 @@ class S3BlobStore:
         if filled != state.tail_size:
             raise BlobNotFound(f"the tail of upload {key} is shorter than its state")
 
-    def _upload_part(self, key: str, multipart_id: str, number: int, body: _BytesWindow) -> str:
+    def _upload_part(
+        self, key: str, multipart_id: str, number: int, data: memoryview
+    ) -> tuple[int, str]:
         with self._errors("upload_part"):
             answer = self._client.upload_part(
                 Bucket=self.bucket,
                 Key=key,
                 UploadId=multipart_id,
                 PartNumber=number,
-                Body=body.as_body(),
+                Body=_BytesWindow(data).as_body(),
             )
-        return answer["ETag"]
+        return number, answer["ETag"]
+
+    def _put_tail(self, key: str, multipart_id: str, parts_before: int, data: memoryview) -> None:
+        with self._errors("put tail"):
+            self._client.put_object(
+                Bucket=self.bucket,
+                Key=self._tail_key(key, multipart_id, parts_before),
+                Body=_BytesWindow(data).as_body(),
+            )
 
     def _delete_tails(self, key: str, multipart_id: str | None, keep: set[int]) -> None:
         """Deletes the upload's tail objects except those after ``keep`` parts; with no
@@ -312,6 +286,14 @@ class S3BlobStore:
                     },
                 )
 
+    def _forget_tails(self, key: str, multipart_id: str, keep: set[int]) -> None:
+        """``_delete_tails`` after the work is done: a failure leaves garbage that a later
+        append, the cleaner or the lifecycle rule removes, and must not fail the call."""
+        try:
+            self._delete_tails(key, multipart_id, keep)
+        except BlobStoreError as exc:
+            logger.warning("could not delete obsolete upload tails: %s", exc)
+
     # --- resumable uploads -------------------------------------------------------------------
     def begin_upload(self, key: str) -> UploadState:
         check_key(key)
@@ -335,51 +317,32 @@ class S3BlobStore:
         offset = 0  # how much of ``data`` is in a part or the new tail so far
         if tail + len(data) < size:
             # No part gets full: rewrite the same tail with the persisted bytes as its prefix.
-            buffer = bytearray(tail + len(data))
+            buffer = memoryview(bytearray(tail + len(data)))
             if tail:
-                self._read_tail(key, multipart_id, state, memoryview(buffer)[:tail])
-            memoryview(buffer)[tail:] = view  # (a bytearray slice assignment would copy)
-            with self._errors("put tail"):
-                self._client.put_object(
-                    Bucket=self.bucket,
-                    Key=self._tail_key(key, multipart_id, len(parts)),
-                    Body=_BytesWindow(memoryview(buffer)).as_body(),
-                )
+                self._read_tail(key, multipart_id, state, buffer[:tail])
+            buffer[tail:] = view  # (through a memoryview: a bytearray slice assignment copies)
+            self._put_tail(key, multipart_id, len(parts), buffer)
             new_tail = len(buffer)
         else:
             if tail:
-                first = bytearray(size)
-                self._read_tail(key, multipart_id, state, memoryview(first)[:tail])
-                memoryview(first)[tail:] = view[: size - tail]
+                first = memoryview(bytearray(size))
+                self._read_tail(key, multipart_id, state, first[:tail])
+                first[tail:] = view[: size - tail]
                 offset = size - tail
-                number = len(parts) + 1
-                parts.append(
-                    (
-                        number,
-                        self._upload_part(
-                            key, multipart_id, number, _BytesWindow(memoryview(first))
-                        ),
-                    )
-                )
+                parts.append(self._upload_part(key, multipart_id, len(parts) + 1, first))
                 del first
             while len(data) - offset >= size:
-                number = len(parts) + 1
-                window = _BytesWindow(view[offset : offset + size])
-                parts.append((number, self._upload_part(key, multipart_id, number, window)))
+                part = view[offset : offset + size]
+                parts.append(self._upload_part(key, multipart_id, len(parts) + 1, part))
                 offset += size
             new_tail = len(data) - offset
             if new_tail:
-                with self._errors("put tail"):
-                    self._client.put_object(
-                        Bucket=self.bucket,
-                        Key=self._tail_key(key, multipart_id, len(parts)),
-                        Body=_BytesWindow(view[offset:]).as_body(),
-                    )
+                self._put_tail(key, multipart_id, len(parts), view[offset:])
         if state.parts:
             # Tails before the persisted state's are obsolete, and those after it are left from
             # appends whose state was never persisted; keep the persisted one (a redo may need
             # it) and the new one.
-            self._delete_tails(key, multipart_id, keep={len(state.parts), len(parts)})
+            self._forget_tails(key, multipart_id, keep={len(state.parts), len(parts)})
         return UploadState(
             size=state.size + len(data),
             multipart_id=multipart_id,
@@ -403,17 +366,9 @@ class S3BlobStore:
         try:
             if state.tail_size:
                 # The last part may be smaller than 5 MiB: the tail becomes the final part.
-                last = bytearray(state.tail_size)
-                self._read_tail(key, multipart_id, state, memoryview(last))
-                number = len(parts) + 1
-                parts.append(
-                    (
-                        number,
-                        self._upload_part(
-                            key, multipart_id, number, _BytesWindow(memoryview(last))
-                        ),
-                    )
-                )
+                last = memoryview(bytearray(state.tail_size))
+                self._read_tail(key, multipart_id, state, last)
+                parts.append(self._upload_part(key, multipart_id, len(parts) + 1, last))
                 del last
             with self._errors("complete_multipart_upload"):
                 self._client.complete_multipart_upload(
@@ -431,7 +386,7 @@ class S3BlobStore:
         actual = self.size(key)
         if actual != state.size:
             raise BlobStoreError(f"completed blob {key} has {actual} bytes, not {state.size}")
-        self._delete_tails(key, multipart_id, keep=set())
+        self._forget_tails(key, multipart_id, keep=set())
 
     def abort_upload(self, key: str, state: UploadState) -> None:
         """Aborts the multipart upload (if any) and deletes its tails; with no multipart id,
@@ -513,15 +468,15 @@ class S3BlobStore:
             else:
                 answer = self._client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if _code(exc) == "InvalidRange":
+            if error_code(exc) == "InvalidRange":
                 # ``start`` is at or past the end of the blob: nothing to read.
                 return ChunkIterator(lambda _n: b"", lambda: None, 0, map_s3_error, ())
             raise map_s3_error(exc) from exc
-        except _TRANSPORT_ERRORS as exc:
+        except TRANSPORT_ERRORS as exc:
             raise map_s3_error(exc) from exc
         body = answer["Body"]
         length = None if end is None else end - start
-        return ChunkIterator(body.read, body.close, length, map_s3_error, _TRANSPORT_ERRORS)
+        return ChunkIterator(body.read, body.close, length, map_s3_error, TRANSPORT_ERRORS)
 
     def size(self, key: str) -> int | None:
         check_key(key)

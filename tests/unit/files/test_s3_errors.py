@@ -16,7 +16,7 @@ from botocore.exceptions import (
 )
 
 from sodam.files.base import BlobNotFound, BlobStoreError, StorageFull, StorageUnavailable
-from sodam.files.s3 import map_s3_error
+from sodam.files.s3errors import map_s3_error
 
 
 def _client_error(code: str, status: int) -> ClientError:
