@@ -108,6 +108,20 @@ bench: $(VENV)/.dev-installed deps-system
 $(addprefix bench-,$(BENCH_SCENARIOS)): bench-%: $(VENV)/.dev-installed deps-system
 	$(BENCH) $* $(BENCH_ARGS)
 
+# File upload benchmark (bench/files; docs/performance.md "Files"): a 300 MiB tus upload to local
+# disk and to S3 (a moto server it starts), and 50 concurrent 10 MiB uploads while two users chat.
+# Each run starts its own server; results in bench/results/files*-<time>.json.
+# BENCH_ARGS passes options through, e.g. BENCH_ARGS="--repeat 5 --chunk-mib 8".
+BENCH_FILES := $(BIN)/python -m bench.files
+
+.PHONY: bench-files bench-files-local bench-files-s3 bench-files-concurrent
+
+bench-files: $(VENV)/.dev-installed
+	$(BENCH_FILES) all $(BENCH_ARGS)
+
+bench-files-local bench-files-s3 bench-files-concurrent: bench-files-%: $(VENV)/.dev-installed
+	$(BENCH_FILES) $* $(BENCH_ARGS)
+
 # Web client benchmark (web/bench/measure.mjs; docs/performance.md "Web client"): the built web/dist
 # in the system Chromium against its own `sodam serve`; prints JSON, writes web/bench/results/.
 .PHONY: bench-web

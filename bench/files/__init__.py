@@ -1,0 +1,1 @@
+"""The file upload benchmark: ``python -m bench.files`` (docs/performance.md, "Files")."""

@@ -1,0 +1,193 @@
+"""The servers a files benchmark run starts: ``sodam serve`` (SQLite) on local disk or on S3, and
+for S3 a moto server (in memory, like the test suite's: tests/support/motoserver.py).
+
+``sodam serve`` is started by bench/chat/servers.py (temporary data directory, SQLite in WAL with
+``synchronous=FULL``, teardown by PID); the S3 settings point it at the moto server started here.
+With ``breakdown=True`` the server runs under ``bench.files.serverhook``, which times the upload
+path's stages inside the server (see that module); the default run has no hook at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.chat import servers as chat_servers
+from bench.chat.servers import Stack, free_port, start_embedded
+
+MOTO_ACCESS_KEY_ID = "sodam-bench"
+MOTO_SECRET_ACCESS_KEY = "sodam-bench-secret"  # moto accepts any credentials  # noqa: S105
+MOTO_BUCKET = "sodam-bench"
+
+
+@dataclass
+class Moto:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def _answers(port: int) -> bool:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+    try:
+        conn.request("GET", "/")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+def start_moto(key_buffer_bytes: int | None = None) -> Moto:
+    """``moto_server`` from the venv on a free port. moto keeps each object (and each multipart
+    part) in a ``SpooledTemporaryFile``: in memory up to ``MOTO_S3_DEFAULT_KEY_BUFFER_SIZE``
+    (5 MiB - 1 KiB by default), in a temporary file on disk above; ``key_buffer_bytes`` sets it."""
+    binary = Path(sys.executable).parent / "moto_server"
+    if not binary.exists():
+        raise RuntimeError("moto_server not found: run `make .venv/.dev-installed`")
+    port = free_port()
+    env = dict(os.environ)
+    if key_buffer_bytes is not None:
+        env["MOTO_S3_DEFAULT_KEY_BUFFER_SIZE"] = str(key_buffer_bytes)
+    process = subprocess.Popen(  # noqa: S603 -- our own arguments
+        [str(binary), "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    moto = Moto(url=f"http://127.0.0.1:{port}", process=process)
+    deadline = time.monotonic() + 60
+    while not _answers(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            moto.stop()
+            raise RuntimeError("moto_server did not start")
+        time.sleep(0.05)  # polling a starting server
+    return moto
+
+
+def s3_env(moto: Moto) -> dict[str, str]:
+    return {
+        "SODAM_S3__ENDPOINT_URL": moto.url,
+        "SODAM_S3__BUCKET": MOTO_BUCKET,
+        "SODAM_S3__ACCESS_KEY_ID": MOTO_ACCESS_KEY_ID,
+        "SODAM_S3__SECRET_ACCESS_KEY": MOTO_SECRET_ACCESS_KEY,
+        "SODAM_S3__CREATE_BUCKET": "true",
+    }
+
+
+@dataclass
+class FilesStack:
+    """One run's servers; ``stop()`` ends them by PID."""
+
+    sodam: Stack
+    moto: Moto | None
+    store: str  # local | s3
+    breakdown_path: Path | None = None
+    moto_key_buffer: int | None = None
+
+    @property
+    def url(self) -> str:
+        return self.sodam.nodes[0].url
+
+    @property
+    def pid(self) -> int:
+        return self.sodam.nodes[0].pid
+
+    def stop(self) -> None:
+        try:
+            self.sodam.stop()
+        finally:
+            if self.moto is not None:
+                self.moto.stop()
+
+    def describe(self) -> dict[str, object]:
+        out = self.sodam.describe()
+        out["store"] = self.store
+        if self.moto is not None:
+            out["moto"] = {
+                "url": self.moto.url,
+                "pid": self.moto.pid,
+                "key_buffer_bytes": self.moto_key_buffer or "default (5 MiB - 1 KiB)",
+            }
+        return out
+
+
+HOOK = Path(__file__).resolve().parent / "serverhook.py"
+
+
+@contextlib.contextmanager
+def _hooked_command(out: Path | None) -> Iterator[None]:
+    """Servers started inside the block run under bench/files/serverhook.py (when ``out``)."""
+    if out is None:
+        yield None
+        return
+    original = chat_servers.sodam_command
+
+    def hooked() -> list[str]:
+        return [*original()[:-3], sys.executable, str(HOOK), str(out)]  # keeps taskset
+
+    chat_servers.sodam_command = hooked
+    try:
+        yield None
+    finally:
+        chat_servers.sodam_command = original
+
+
+def start(
+    store: str,
+    limits: dict[str, str],
+    *,
+    keep: bool = False,
+    breakdown: bool = False,
+    moto_key_buffer: int | None = None,
+) -> FilesStack:
+    """Starts moto (for ``store == "s3"``) and one ``sodam serve`` using it."""
+    moto = start_moto(moto_key_buffer) if store == "s3" else None
+    env = dict(limits)
+    if moto is not None:
+        env.update(s3_env(moto))
+    breakdown_path: Path | None = None
+    if breakdown:
+        breakdown_path = Path(tempfile.mkdtemp(prefix="sodam-bench-hook-")) / "timings.json"
+    try:
+        with _hooked_command(breakdown_path):
+            sodam = start_embedded(env, keep=keep)
+    except BaseException:
+        if moto is not None:
+            moto.stop()
+        raise
+    return FilesStack(
+        sodam=sodam,
+        moto=moto,
+        store=store,
+        breakdown_path=breakdown_path,
+        moto_key_buffer=moto_key_buffer,
+    )
+
+
+def remove_breakdown_dir(path: Path | None) -> None:
+    if path is not None:
+        shutil.rmtree(path.parent, ignore_errors=True)
