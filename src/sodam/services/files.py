@@ -325,17 +325,7 @@ class FileService:
                 {"scan_state": state, "scan_reason": reason, "scanned_at": now},
             ):
                 return False
-            if attachment.room_id is not None and attachment.message_id is not None:
-                record_message_change_txn(
-                    conn,
-                    out,
-                    room_id=attachment.room_id,
-                    message_id=MessageId(attachment.message_id),
-                    change="attachment",
-                    actor=None,
-                    now=now,
-                    requires_clean=self.requires_clean,
-                )
+            self._attachment_changed_txn(conn, out, attachment, now)
             if state == "infected":
                 audit_repo.insert_audit_log(
                     conn,
@@ -467,6 +457,23 @@ class FileService:
                         if key:
                             await self._io.run(self._store.delete, key)
 
+    def _attachment_changed_txn(
+        self, conn: sa.Connection, out: Outgoing, attachment: Attachment, now: dt.datetime
+    ) -> None:
+        """The ``message.updated`` (change "attachment") event of the attachment's message."""
+        if attachment.room_id is None or attachment.message_id is None:
+            return
+        record_message_change_txn(
+            conn,
+            out,
+            room_id=attachment.room_id,
+            message_id=MessageId(attachment.message_id),
+            change="attachment",
+            actor=None,
+            now=now,
+            requires_clean=self.requires_clean,
+        )
+
     async def _update_and_publish(
         self, attachment: Attachment, values: dict[str, object], *, pending: str | None = None
     ) -> bool:
@@ -483,17 +490,7 @@ class FileService:
                     return False
             else:
                 files_repo.update_attachment(conn, attachment.id, values)
-            if attachment.room_id is not None and attachment.message_id is not None:
-                record_message_change_txn(
-                    conn,
-                    out,
-                    room_id=attachment.room_id,
-                    message_id=MessageId(attachment.message_id),
-                    change="attachment",
-                    actor=None,
-                    now=now,
-                    requires_clean=self.requires_clean,
-                )
+            self._attachment_changed_txn(conn, out, attachment, now)
             return True
 
         updated = await self._db.write(update_txn)
@@ -537,17 +534,7 @@ class FileService:
             enqueue_txn(
                 conn, kind=DELETE_BLOBS_JOB, payload={"keys": blob_keys(attachment)}, now=now
             )
-            if attachment.room_id is not None and attachment.message_id is not None:
-                record_message_change_txn(
-                    conn,
-                    out,
-                    room_id=attachment.room_id,
-                    message_id=MessageId(attachment.message_id),
-                    change="attachment",
-                    actor=None,
-                    now=now,
-                    requires_clean=self.requires_clean,
-                )
+            self._attachment_changed_txn(conn, out, attachment, now)
 
         await self._db.write(expire_txn)
         await out.publish(self._bus)
