@@ -56,6 +56,7 @@ from sodam.realtime.limits import GatewayLimits
 from sodam.realtime.ports import GatewayDeps
 from sodam.services.accounts import AccountService, FirstAdmin
 from sodam.services.auth import AuthService
+from sodam.services.bodyslots import BodySlots
 from sodam.services.container import Services
 from sodam.services.files import FileService
 from sodam.services.health import HealthService
@@ -112,6 +113,7 @@ class Built:
         await self.services.read_fanout.close()
         await self.bus.close()
         self.blob_io.close()
+        self.services.uploads.close()
         await self.db.dispose()
 
 
@@ -153,6 +155,9 @@ def build_services(settings: Settings, overrides: Overrides | None = None) -> Bu
         else None
     )
     requires_clean = settings.files.download_requires_clean
+    upload_slots = BodySlots(settings.files.upload_bodies, idle_s=settings.files.upload_body_idle_s)
+    metrics.upload_bodies_active.set_function(lambda: upload_slots.active)
+    metrics.upload_bodies_waiting.set_function(lambda: upload_slots.waiting)
     file_policy = FilePolicy(
         backend=store.backend,
         scanner_enabled=scanner is not None,
@@ -172,7 +177,9 @@ def build_services(settings: Settings, overrides: Overrides | None = None) -> Bu
         read_fanout=read_fanout,
         sync=SyncService(db, requires_clean=requires_clean),
         jobs=jobs,
-        uploads=UploadService(db, clock, store, settings.limits, settings.files, blob_io),
+        uploads=UploadService(
+            db, clock, store, settings.limits, settings.files, blob_io, upload_slots
+        ),
         files=FileService(db, clock, bus, store, settings.files, scanner, failpoints, blob_io),
     )
     return Built(settings, clock, metrics, failpoints, db, bus, services, blob_io)

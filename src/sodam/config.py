@@ -182,6 +182,21 @@ class FileSettings(BaseModel):
     user_quota_bytes: int = Field(
         default=20 * 1024 * MiB, ge=1, description="total size of the files one user may keep"
     )
+    upload_bodies: int = Field(
+        default=2,
+        ge=0,
+        le=10_000,
+        description="upload request bodies one node reads at once; more wait before their "
+        "first byte (0 = no limit). Keeps the chat responsive while many files arrive "
+        "(docs/files.md)",
+    )
+    upload_body_idle_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=600,
+        description="an upload body that sends nothing for this long gives its slot up until "
+        "its next bytes arrive",
+    )
     max_pending_uploads: int = Field(
         default=20, ge=1, le=1000, description="unfinished uploads one user may have at a time"
     )

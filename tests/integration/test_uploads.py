@@ -414,3 +414,65 @@ async def test_odd_headers_are_refused_not_crashed(
         headers={**alice.headers, **TUS, "Upload-Offset": "¹".encode(), "Content-Type": OFFSET},
     )
     assert_error(r, 400, "upload-offset_invalid")
+
+
+def _gauge(metrics_text: str, name: str) -> float:
+    for line in metrics_text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+async def test_bodies_beyond_the_node_limit_wait_for_a_slot(
+    settings: Settings, clock: FakeClock, fast_hasher: PasswordHasher, tmp_path: Path
+) -> None:
+    """With one upload slot, a second PATCH is not read while the first body streams; it is
+    stored once the first finishes, and both files are exact."""
+    settings = settings.model_copy(
+        update={
+            "files": settings.files.model_copy(
+                update={"upload_bodies": 1, "upload_body_idle_s": 600}
+            )
+        }
+    )
+    store = LocalBlobStore(tmp_path / "blobs", part_size=1000)
+    first, second = os.urandom(2500), os.urandom(1500)
+    release = asyncio.Event()
+    second_read = asyncio.Event()
+
+    async def slow_body() -> AsyncIterator[bytes]:
+        yield first[:1200]
+        await release.wait()  # the client keeps its body open, sending nothing yet
+        yield first[1200:]
+
+    async def watched_body() -> AsyncIterator[bytes]:
+        second_read.set()
+        yield second
+
+    async with _app_with_store(settings, clock, fast_hasher, store) as client:
+        admin = await login(client, "admin", ADMIN_PASSWORD)
+        alice = await create_user(client, admin)
+        paths = [upload_path(await tus_create(client, alice, len(d))) for d in (first, second)]
+        headers = {**alice.headers, **TUS, "Content-Type": OFFSET, "Upload-Offset": "0"}
+        a = asyncio.create_task(client.patch(paths[0], content=slow_body(), headers=headers))
+        b = asyncio.create_task(client.patch(paths[1], content=watched_body(), headers=headers))
+        async with asyncio.timeout(30):  # a last guard; each step waits for a state, not a time
+            while True:
+                text = (await client.get("/metrics")).text
+                if _gauge(text, "sodam_upload_bodies_waiting") == 1:
+                    break
+                await asyncio.sleep(0)
+        assert _gauge(text, "sodam_upload_bodies_active") == 1
+        assert not second_read.is_set()  # not a byte of the second body was read
+        release.set()
+        ra, rb = await a, await b
+        assert ra.status_code == 204 and ra.headers["upload-offset"] == "2500"
+        assert rb.status_code == 204 and rb.headers["upload-offset"] == "1500"
+        text = (await client.get("/metrics")).text
+        assert _gauge(text, "sodam_upload_bodies_active") == 0
+        assert _gauge(text, "sodam_upload_bodies_waiting") == 0
+        room = await make_group(client, alice, [])
+        ids = [p.rsplit("/", 1)[-1] for p in paths]
+        r = await send_files(client, alice, int(room["id"]), ids)
+        digests = {a["sha256"] for a in r.json()["message"]["attachments"]}
+        assert digests == {sha256(first), sha256(second)}

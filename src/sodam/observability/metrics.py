@@ -130,6 +130,16 @@ class Metrics:
             registry=r,
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
         )
+        self.upload_bodies_active = Gauge(
+            "sodam_upload_bodies_active",
+            "Upload request bodies this node is reading (each holds an upload slot).",
+            registry=r,
+        )
+        self.upload_bodies_waiting = Gauge(
+            "sodam_upload_bodies_waiting",
+            "Upload request bodies waiting for an upload slot on this node.",
+            registry=r,
+        )
         self.build_info = Gauge("sodam_build_info", "Build information.", ["version"], registry=r)
 
     def counter_from(self, name: str, documentation: str, read: Callable[[], float]) -> None:

@@ -50,8 +50,8 @@ class BlobIO:
     only these threads; beyond ``workers`` calls, blob calls wait for each other (F13).
     """
 
-    def __init__(self, workers: int = BLOB_THREADS) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sodam-blob")
+    def __init__(self, workers: int = BLOB_THREADS, *, name: str = "sodam-blob") -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         """``fn(*args, **kwargs)`` on a blob thread, with the caller's context (log fields)."""

@@ -20,6 +20,7 @@ import logging
 import secrets
 from collections import OrderedDict
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -44,6 +45,7 @@ from sodam.errors import (
 from sodam.files.base import BlobStore, UploadState
 from sodam.files.cleanup import sweep_stale_uploads
 from sodam.files.sniff import SNIFF_BYTES, sniff
+from sodam.services.bodyslots import BodySlots
 from sodam.services.context import Principal
 from sodam.services.storage import BlobIO, storage_errors
 
@@ -52,6 +54,9 @@ logger = logging.getLogger(__name__)
 UPLOAD_NOT_FOUND = ("upload_not_found", "No such upload.")
 _HASHERS_MAX = 512
 HEAD_WAIT_S = 10.0
+# Threads that join, store and hash upload blocks. Few on purpose: every runnable thread takes CPU
+# time from the event loop that carries the chat (docs/performance.md, "Files").
+BLOCK_THREADS = 2
 
 
 class UploadService:
@@ -63,11 +68,14 @@ class UploadService:
         limits: LimitSettings,
         files: FileSettings,
         blob_io: BlobIO | None = None,
+        slots: BodySlots | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._store = store
         self._io = blob_io or BlobIO()
+        self._blocks = BlobIO(BLOCK_THREADS, name="sodam-upload-block")
+        self._slots = slots or BodySlots(files.upload_bodies, idle_s=files.upload_body_idle_s)
         self._limits = limits
         self._files = files
         # upload id -> (offset the digest covers, running sha256); see the module docstring
@@ -78,6 +86,9 @@ class UploadService:
     @property
     def max_size(self) -> int:
         return self._limits.attachment_max_bytes
+
+    def close(self) -> None:
+        self._blocks.close()
 
     # --- creation ----------------------------------------------------------------------------
 
@@ -276,28 +287,39 @@ class UploadService:
         self, upload: Upload, chunks: AsyncIterator[bytes], remaining: int
     ) -> tuple[Upload, UploadState, bool]:
         """Streams the body into the store in blocks of ``part_size``; returns the upload as
-        stored and whether the body was longer than ``remaining`` (the excess is dropped)."""
+        stored and whether the body was longer than ``remaining`` (the excess is dropped).
+
+        The event loop only keeps references to the body's chunks; a block is joined, stored
+        and hashed on the block threads (``_flush``). The body is read while it holds one of the
+        node's upload slots (``BodySlots``)."""
         state = UploadState.from_json(upload.store_state)
         hasher = self._hasher_at(upload.id, upload.offset)
         part = self._store.part_size
-        buf = bytearray()
+        pending: list[bytes] = []  # chunks not stored yet, in order
+        pending_len = 0
         received = 0
         too_long = False
         body_failed = False
         try:
             try:
-                async for chunk in chunks:
-                    if received + len(chunk) > remaining:
-                        chunk = chunk[: remaining - received]
-                        too_long = True
-                    buf += chunk
-                    received += len(chunk)
-                    while len(buf) >= part:
-                        block = bytes(buf[:part])
-                        upload, state, hasher = await self._flush(upload, state, block, hasher)
-                        del buf[:part]  # only once it is stored: a failed block is not skipped
-                    if too_long:
-                        break
+                async with aclosing(self._slots.stream(chunks)) as body:
+                    async for chunk in body:
+                        if received + len(chunk) > remaining:
+                            chunk = chunk[: remaining - received]
+                            too_long = True
+                        if chunk:
+                            pending.append(chunk)
+                            pending_len += len(chunk)
+                            received += len(chunk)
+                        while pending_len >= part:
+                            block, rest = _split_chunks(pending, part)
+                            upload, state, hasher = await self._flush(upload, state, block, hasher)
+                            pending, pending_len = (
+                                rest,
+                                pending_len - part,
+                            )  # a failed block is not skipped
+                        if too_long:
+                            break
             except BaseException:
                 body_failed = True
                 raise
@@ -306,16 +328,16 @@ class UploadService:
             # request). A failed store or database write ends here: writing the rest after a
             # block that was not stored would put bytes at the wrong offset.
             stored_fine = body_failed and not isinstance(exc, AppError)
-            if buf and stored_fine:
+            if pending and stored_fine:
                 try:
                     upload, state, hasher = await asyncio.shield(
-                        self._flush(upload, state, bytes(buf), hasher)
+                        self._flush(upload, state, pending, hasher)
                     )
                 except Exception:
                     logger.warning("could not keep the bytes of a failed PATCH", exc_info=True)
             raise
-        if buf:
-            upload, state, hasher = await self._flush(upload, state, bytes(buf), hasher)
+        if pending:
+            upload, state, hasher = await self._flush(upload, state, pending, hasher)
         return upload, state, too_long
 
     def _hasher_at(self, upload_id: str, offset: int) -> Any:
@@ -327,23 +349,37 @@ class UploadService:
         return None  # continued elsewhere: recomputed from the stored file when complete
 
     async def _flush(
-        self, upload: Upload, state: UploadState, block: bytes, hasher: Any
+        self, upload: Upload, state: UploadState, block: list[bytes], hasher: Any
     ) -> tuple[Upload, UploadState, Any]:
-        """Stores one block, then records the new offset. The running digest advances only once
-        both succeeded (a copy is updated meanwhile), so a retried block is never hashed twice."""
+        """Stores one block (a list of chunks), then records the new offset. The store append
+        and the running digest run on the two block threads side by side; the digest advances only
+        once both the append and the offset's write succeeded (a copy is updated meanwhile), so
+        a retried block is never hashed twice."""
+        store = self._store
+        key = upload.storage_key
+        size = sum(len(chunk) for chunk in block)
 
-        def write() -> tuple[UploadState, Any]:
-            new_state = self._store.append_upload(upload.storage_key, state, block)
-            advanced = None
-            if hasher is not None:
-                advanced = hasher.copy()
-                advanced.update(block)
-            return new_state, advanced
+        def write() -> UploadState:
+            # bytes.join releases the GIL while copying a block this large
+            data = block[0] if len(block) == 1 else b"".join(block)
+            return store.append_upload(key, state, data)
+
+        def digest() -> Any:
+            advanced = hasher.copy()
+            for chunk in block:
+                advanced.update(chunk)
+            return advanced
 
         self._hashers.pop(upload.id, None)  # re-stored below once this block is recorded
+        advanced = None
         with storage_errors():
-            new_state, advanced = await self._io.run(write)
-        new_offset = upload.offset + len(block)
+            if hasher is None:
+                new_state = await self._blocks.run(write)
+            else:
+                new_state, advanced = await asyncio.gather(
+                    self._blocks.run(write), self._blocks.run(digest)
+                )
+        new_offset = upload.offset + size
         moved = await self._db.write(
             partial(
                 files_repo.update_upload_progress,
@@ -468,3 +504,21 @@ class UploadService:
             return await self._io.run(
                 sweep_stale_uploads, self._store, known.__contains__, older_than
             )
+
+
+def _split_chunks(chunks: list[bytes], size: int) -> tuple[list[bytes], list[bytes]]:
+    """The first ``size`` bytes of ``chunks`` and the rest, as two lists of chunks (only the
+    chunk on the boundary is copied)."""
+    block: list[bytes] = []
+    taken = 0
+    for i, chunk in enumerate(chunks):
+        if taken + len(chunk) <= size:
+            block.append(chunk)
+            taken += len(chunk)
+            if taken == size:
+                return block, chunks[i + 1 :]
+            continue
+        cut = size - taken
+        block.append(chunk[:cut])
+        return block, [chunk[cut:], *chunks[i + 1 :]]
+    return block, []

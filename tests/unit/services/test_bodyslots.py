@@ -1,0 +1,141 @@
+"""BodySlots: at most ``limit`` upload bodies read at once; a stalled body gives its slot up."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+
+import pytest
+
+from sodam.services.bodyslots import BodySlots
+from sodam.services.uploads import _split_chunks
+
+
+class Body:
+    """A request body whose chunks the test releases one at a time."""
+
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.read = 0  # chunks the consumer took
+        self.closed = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            while (chunk := await self.queue.get()) is not None:
+                self.read += 1
+                yield chunk
+        finally:
+            self.closed = True
+
+
+async def consume(slots: BodySlots, body: Body, got: list[bytes], first: asyncio.Event) -> None:
+    async with aclosing(slots.stream(body.chunks())) as stream:
+        async for chunk in stream:
+            got.append(chunk)
+            first.set()
+
+
+async def until(predicate: Callable[[], bool]) -> None:
+    """Lets the other tasks run until ``predicate()`` holds; the timeout is a last guard."""
+    async with asyncio.timeout(10):
+        while not predicate():  # noqa: ASYNC110 - a counter, no event to wait on
+            await asyncio.sleep(0)
+
+
+async def test_no_more_than_limit_bodies_are_read_at_once() -> None:
+    slots = BodySlots(2, idle_s=60)
+    bodies = [Body() for _ in range(3)]
+    got: list[list[bytes]] = [[], [], []]
+    firsts = [asyncio.Event() for _ in range(3)]
+    for body in bodies:
+        body.queue.put_nowait(b"a")
+    tasks = [
+        asyncio.create_task(consume(slots, b, g, f))
+        for b, g, f in zip(bodies, got, firsts, strict=True)
+    ]
+    await firsts[0].wait()
+    await firsts[1].wait()
+    await until(lambda: slots.waiting == 1)
+    assert slots.active == 2
+    assert got[2] == [] and bodies[2].read == 0  # not even its first chunk was read
+
+    bodies[0].queue.put_nowait(None)  # the first body ends: its slot goes to the third
+    await firsts[2].wait()
+    assert got[2] == [b"a"]
+    assert slots.active == 2 and slots.waiting == 0
+
+    for body in bodies[1:]:
+        body.queue.put_nowait(b"b")
+        body.queue.put_nowait(None)
+    await asyncio.gather(*tasks)
+    assert got == [[b"a"], [b"a", b"b"], [b"a", b"b"]]
+    assert slots.active == 0 and slots.waiting == 0
+
+
+async def test_a_body_that_sends_nothing_gives_its_slot_up() -> None:
+    slots = BodySlots(1, idle_s=0.01)
+    stalled, sending = Body(), Body()
+    got_stalled: list[bytes] = []
+    got_sending: list[bytes] = []
+    first_stalled, first_sending = asyncio.Event(), asyncio.Event()
+    stalled.queue.put_nowait(b"x")
+    t1 = asyncio.create_task(consume(slots, stalled, got_stalled, first_stalled))
+    await first_stalled.wait()  # holds the only slot, then sends nothing
+    sending.queue.put_nowait(b"y")
+    sending.queue.put_nowait(None)
+    t2 = asyncio.create_task(consume(slots, sending, got_sending, first_sending))
+    await t2  # got the slot once the stalled body's idle time ran out
+    assert got_sending == [b"y"]
+
+    stalled.queue.put_nowait(b"z")  # its next chunk: it queues for a slot again
+    stalled.queue.put_nowait(None)
+    await t1
+    assert got_stalled == [b"x", b"z"]
+    assert slots.active == 0 and slots.waiting == 0
+
+
+async def test_a_cancelled_or_abandoned_body_frees_its_slot() -> None:
+    slots = BodySlots(1, idle_s=60)
+    body = Body()
+    body.queue.put_nowait(b"a")
+    first = asyncio.Event()
+    task = asyncio.create_task(consume(slots, body, [], first))
+    await first.wait()
+    task.cancel()  # the client went away while the server waited for a chunk
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert slots.active == 0
+    await until(lambda: body.closed)
+
+    other = Body()
+    other.queue.put_nowait(b"1")
+    other.queue.put_nowait(b"2")
+    async with aclosing(slots.stream(other.chunks())) as stream:
+        async for _chunk in stream:
+            break  # the consumer stops early (a body longer than the upload)
+    assert slots.active == 0 and slots.waiting == 0
+
+
+async def test_zero_means_no_limit() -> None:
+    slots = BodySlots(0)
+    bodies = [Body() for _ in range(20)]
+    for body in bodies:
+        body.queue.put_nowait(b"a")
+        body.queue.put_nowait(None)
+    got: list[list[bytes]] = [[] for _ in bodies]
+    await asyncio.gather(
+        *(consume(slots, b, g, asyncio.Event()) for b, g in zip(bodies, got, strict=True))
+    )
+    assert got == [[b"a"]] * 20
+    with pytest.raises(ValueError):
+        BodySlots(-1)
+
+
+def test_blocks_are_cut_from_chunks_without_losing_or_repeating_a_byte() -> None:
+    chunks = [b"abc", b"defg", b"h", b"ijklmn"]
+    for size in range(1, 15):
+        block, rest = _split_chunks(list(chunks), size)
+        assert b"".join(block) == b"abcdefghijklmn"[:size]
+        assert b"".join(rest) == b"abcdefghijklmn"[size:]
+        assert all(block) and all(rest)  # no empty chunks
