@@ -81,6 +81,10 @@ def serve(host: str | None, port: int | None) -> None:
         proxy_headers=False,
         server_header=False,
         ws_max_size=settings.realtime.frame_max_bytes,
+        # No protocol-level keepalive pings: clients ping every heartbeat_s and the gateway
+        # closes a socket silent for two intervals (docs/protocol.md). uvicorn's own pings
+        # would double that traffic (a sixth of an idle node's CPU at 5,000 sockets).
+        ws_ping_interval=None,
         ws_per_message_deflate=settings.realtime.compression,
         timeout_graceful_shutdown=20,
     )

@@ -51,6 +51,7 @@ from sodam.files.base import BlobStore
 from sodam.files.scanner import ClamdScanner
 from sodam.observability.failpoints import Failpoints
 from sodam.observability.metrics import Metrics
+from sodam.realtime.connection import KeepServerSend
 from sodam.realtime.gateway import Gateway
 from sodam.realtime.limits import GatewayLimits
 from sodam.realtime.ports import GatewayDeps
@@ -326,4 +327,5 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
     app.add_middleware(FileAwareGZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
+    app.add_middleware(KeepServerSend)
     return app

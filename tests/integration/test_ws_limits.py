@@ -7,9 +7,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+import sqlalchemy as sa
 
 from sodam.config import Settings
+from sodam.db import sessions as sessions_repo
+from sodam.db.tables import users
 from sodam.domain.clock import FakeClock
+from sodam.domain.ids import SessionId
 from sodam.realtime.frames import CloseCode
 from sodam.realtime.limits import GatewayLimits
 from sodam.services.passwords import PasswordHasher
@@ -112,3 +116,33 @@ async def test_reauth_with_another_users_token_is_refused(live: Live) -> None:
     async with live.session(alice, {}) as ws:
         await ws.send({"type": "auth", "token": bob.access_token})
         assert await ws.closed() == (CloseCode.POLICY, "auth_mismatch")
+
+
+async def test_the_periodic_check_ends_sockets_of_sessions_ended_without_a_bus_message(
+    live: Live,
+) -> None:
+    """A session revoked and a user deactivated straight in the database (a CLI command, another
+    cluster: no bus message) lose their sockets at the next check, read for every socket at
+    once; the other sockets stay and keep working."""
+    alice, bob, carol = await live.user(), await live.user(), await live.user()
+    async with (
+        live.session(alice, {}) as ws_alice,
+        live.session(bob, {}) as ws_bob,
+        live.session(carol, {}) as ws_carol,
+    ):
+        db = live.app.state.db
+        now = live.clock.now()
+        await db.write(
+            lambda conn: sessions_repo.revoke_session(conn, SessionId(alice.session_id), now, "cli")
+        )
+        await db.write(
+            lambda conn: conn.execute(
+                sa.update(users).where(users.c.id == bob.user_id).values(deactivated_at=now)
+            )
+        )
+        assert await ws_alice.closed() == (CloseCode.SESSION_ENDED, "session_ended")
+        assert await ws_bob.closed() == (CloseCode.SESSION_ENDED, "user_deactivated")
+        checks = live.gateway.session_checks
+        await wait_for(lambda: live.gateway.session_checks >= checks + 2, "two more checks")
+        await ws_carol.send({"type": "ping"})
+        await ws_carol.expect("pong")

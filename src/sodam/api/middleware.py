@@ -68,8 +68,8 @@ class RequestContextMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_wrapper)
+        try:  # a WebSocket's frames need none of the wrapping (realtime/connection.py)
+            await self.app(scope, receive, send_wrapper if scope["type"] == "http" else send)
         finally:
             if scope["type"] == "http":
                 elapsed = time.perf_counter() - started

@@ -57,6 +57,15 @@ _SESSION_USER = (
     .select_from(sessions.join(USER_FROM, users.c.id == sessions.c.user_id))
     .where(*_LIVE)
 )
+_SESSION_USERS = (
+    sa.select(sessions, *USER_COLUMNS_NO_ID)
+    .select_from(sessions.join(USER_FROM, users.c.id == sessions.c.user_id))
+    .where(
+        sessions.c.id.in_(_b("session_ids", expanding=True)),
+        sessions.c.revoked_at.is_(None),
+        sessions.c.expires_at > _b("now", type_=sessions.c.expires_at.type),
+    )
+)
 _USER_SESSIONS = (
     sa.select(sessions)
     .where(
@@ -158,6 +167,18 @@ def select_session_user(
     if row is None:
         return None
     return _session(row), user_from_row(row, user_id=row.user_id)
+
+
+def select_session_users(
+    conn: sa.Connection, session_ids: list[SessionId], now: dt.datetime
+) -> dict[SessionId, tuple[Session, User]]:
+    """``select_session_user`` for many sessions in one statement: the live ones, by id."""
+    rows = conn.execute(_SESSION_USERS, {"session_ids": session_ids, "now": now})
+    found: dict[SessionId, tuple[Session, User]] = {}
+    for row in rows:
+        session = _session(row)
+        found[session.id] = (session, user_from_row(row, user_id=row.user_id))
+    return found
 
 
 def select_user_sessions(conn: sa.Connection, user_id: UserId, now: dt.datetime) -> list[Session]:

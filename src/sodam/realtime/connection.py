@@ -17,6 +17,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from sodam.domain.ids import RoomId, SessionId, UserId
@@ -29,6 +30,8 @@ from sodam.services.context import Principal
 logger = logging.getLogger(__name__)
 
 CLOSE_SEND_TIMEOUT_S = 2.0
+# Where ``KeepServerSend`` puts the ASGI server's own ``send`` in a WebSocket's scope.
+SERVER_SEND = "sodam.server_send"
 WRITE_BATCH = 64  # frames taken from the queue per writer wake-up (and per metrics update)
 
 
@@ -71,6 +74,9 @@ class Connection:
         self._on_written = on_written
         self._writer: asyncio.Task[None] | None = None
         self._closer: asyncio.Task[None] | None = None
+        # Frames go straight to the server's send when the app kept it: past Starlette's and
+        # the middlewares' send wrappers, which have nothing to do for a text frame.
+        self._server_send: Send | None = websocket.scope.get(SERVER_SEND)
 
     def __repr__(self) -> str:  # no token, no principal details
         return f"<Connection user={self.user_id}>"
@@ -81,11 +87,15 @@ class Connection:
         self._writer = asyncio.create_task(self._write_loop(), name="ws-writer")
 
     async def _write_loop(self) -> None:
+        server_send = self._server_send
         try:
             while True:
                 events = 0
                 for text, is_event in await self.queue.get_batch(WRITE_BATCH):
-                    await self.websocket.send_text(text)
+                    if server_send is not None:
+                        await server_send({"type": "websocket.send", "text": text})
+                    else:
+                        await self.websocket.send_text(text)
                     events += is_event
                 if events and self._on_written is not None:
                     self._on_written(events)  # one metrics update per batch, not per frame
@@ -203,3 +213,16 @@ class Connection:
         if self._closer is not None:
             with contextlib.suppress(Exception):
                 await self._closer
+
+
+class KeepServerSend:
+    """ASGI middleware, outermost: keeps a WebSocket's server ``send`` in its scope, so the
+    connection's writer can write frames with it (``Connection._write_loop``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[SERVER_SEND] = send
+        await self.app(scope, receive, send)

@@ -147,20 +147,21 @@ class Gateway:
         """Ends sockets whose session ended where no bus message could say so (a CLI command,
         another cluster) and those whose access token expired without a fresh ``auth``."""
         self.session_checks += 1
-        for conn in list(self.hub.connections()):
-            if conn.closing:
-                continue
-            try:
-                conn.principal = await self._deps.auth.authenticate(conn.token)
-            except Unauthenticated as exc:
+        conns = [conn for conn in self.hub.connections() if not conn.closing]
+        try:
+            answers = await self._deps.auth.authenticate_many([conn.token for conn in conns])
+        except AppError:
+            return  # the database is unavailable: try again next time
+        for conn, answer in zip(conns, answers, strict=True):
+            if isinstance(answer, Unauthenticated):
                 code = (
                     CloseCode.TOKEN_EXPIRED
-                    if exc.code == "token_expired"
+                    if answer.code == "token_expired"
                     else CloseCode.SESSION_ENDED
                 )
-                conn.close(code, exc.code)
-            except AppError:
-                return  # the database is unavailable: try again next time
+                conn.close(code, answer.code)
+            elif not conn.closing:
+                conn.principal = answer
 
     # --- bus ---------------------------------------------------------------------------------
 

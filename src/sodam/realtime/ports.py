@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from sodam.domain.accounts import Profile
 from sodam.domain.ids import MessageId, RoomId, UserId
 from sodam.domain.messages import MessageView
+from sodam.errors import Unauthenticated
 from sodam.services.context import Principal
 
 Publish = Callable[[str, bytes], Awaitable[None]]
@@ -23,6 +24,12 @@ Publish = Callable[[str, bytes], Awaitable[None]]
 
 class Authenticator(Protocol):
     async def authenticate(self, access_token: str) -> Principal: ...
+
+    async def authenticate_many(
+        self, access_tokens: list[str]
+    ) -> list[Principal | Unauthenticated]:
+        """Each token's principal, or why it is refused, in order; a database error raises."""
+        ...
 
 
 class RoomDirectory(Protocol):

@@ -31,6 +31,7 @@ from sodam.errors import NotFound, RateLimited, Unauthenticated
 from sodam.services.context import ClientInfo, Principal
 from sodam.services.passwords import PasswordHasher
 from sodam.services.tokens import (
+    AccessClaims,
     TokenCodec,
     TokenType,
     hash_refresh_token,
@@ -41,6 +42,7 @@ from sodam.services.tokens import (
 logger = logging.getLogger(__name__)
 
 INVALID_CREDENTIALS = ("invalid_credentials", "The user name or password is wrong.")
+SESSION_BATCH = 500  # sessions read per statement by authenticate_many
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +216,43 @@ class AuthService:
         if not user.is_active:
             raise Unauthenticated("user_deactivated", "This account is deactivated.")
         return Principal(user=user, session_id=claims.session_id)
+
+    async def authenticate_many(
+        self, access_tokens: list[str]
+    ) -> list[Principal | Unauthenticated]:
+        """``authenticate`` for many tokens (the WebSocket gateway's periodic re-check): the
+        sessions are read in a few statements instead of one transaction per token. Answers
+        in the order of ``access_tokens``; a database error raises."""
+        now = self._clock.now()
+        answers: list[Principal | Unauthenticated | None] = []
+        claims_of: list[tuple[int, AccessClaims]] = []
+        for i, token in enumerate(access_tokens):
+            try:
+                claims_of.append((i, self._tokens.decode_access(token, now)))
+                answers.append(None)
+            except Unauthenticated as exc:
+                answers.append(exc)
+        wanted = sorted({claims.session_id for _, claims in claims_of})
+
+        def read(conn: sa.Connection) -> dict[SessionId, tuple[Session, User]]:
+            found: dict[SessionId, tuple[Session, User]] = {}
+            for start in range(0, len(wanted), SESSION_BATCH):
+                batch = wanted[start : start + SESSION_BATCH]
+                found.update(sessions_repo.select_session_users(conn, batch, now))
+            return found
+
+        found = await self._db.read(read) if wanted else {}
+        for i, claims in claims_of:
+            live = found.get(claims.session_id)
+            if live is None or live[0].user_id != claims.user_id:
+                answers[i] = Unauthenticated(
+                    "session_ended", "The session has ended; log in again."
+                )
+            elif not live[1].is_active:
+                answers[i] = Unauthenticated("user_deactivated", "This account is deactivated.")
+            else:
+                answers[i] = Principal(user=live[1], session_id=claims.session_id)
+        return [a for a in answers if a is not None]
 
     def media_token(self, user_id: UserId, session_id: SessionId) -> str:
         """A token only file downloads accept, for the browser's ``sodam_media`` cookie."""

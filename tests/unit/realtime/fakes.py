@@ -23,6 +23,7 @@ class FakeSocket:
     def __init__(self) -> None:
         self.sent: list[str] = []
         self.closed: tuple[int, str] | None = None
+        self.scope: dict[str, Any] = {}  # no server send kept: frames go through send_text
 
     async def send_text(self, text: str) -> None:
         self.sent.append(text)
