@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sodam.api.deps import CurrentPrincipal, get_services
 from sodam.api.schemas import MessageOut
 from sodam.api.strictjson import StrictJSONRoute
+from sodam.api.wire import WireJSON
 from sodam.domain.ids import MessageId, RoomId
 from sodam.errors import InvalidInput
 from sodam.services.messages import MessageService
@@ -129,7 +130,7 @@ async def history(
     after: SeqQuery = None,
     around: SeqQuery = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> HistoryOut:
+) -> Response:
     """A page of history: the newest (no bound), ``before`` a seq, ``after`` a seq, or
     ``around`` a seq (jump to a message, e.g. the first unread)."""
     if sum(x is not None for x in (before, after, around)) > 1:
@@ -137,10 +138,12 @@ async def history(
     page = await messages.history(
         principal, RoomId(room_id), before=before, after=after, around=around, limit=limit
     )
-    return HistoryOut(
-        messages=[_out(v) for v in page.messages],
-        has_more_before=page.has_more_before,
-        has_more_after=page.has_more_after,
+    return WireJSON(
+        {
+            "messages": [v.to_wire() for v in page.messages],
+            "has_more_before": page.has_more_before,
+            "has_more_after": page.has_more_after,
+        }
     )
 
 

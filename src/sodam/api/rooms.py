@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from sodam.api.deps import CurrentPrincipal, get_services
 from sodam.api.schemas import RoomOut
 from sodam.api.strictjson import StrictJSONRoute
+from sodam.api.wire import WireJSON
 from sodam.domain.ids import MessageId, RoomId, UserId
 from sodam.errors import InvalidInput
 from sodam.services.reads import ReadService
@@ -113,12 +114,10 @@ class UnreadMembersOut(BaseModel):
 
 
 @router.get("", operation_id="rooms_list", response_model=RoomListOut)
-async def list_rooms(principal: CurrentPrincipal, rooms: Rooms) -> RoomListOut:
+async def list_rooms(principal: CurrentPrincipal, rooms: Rooms) -> Response:
     """The caller's rooms by last activity, with unread and mention counts (R1)."""
     summaries, total = await rooms.list_rooms(principal)
-    return RoomListOut(
-        rooms=[RoomOut.model_validate(s.to_wire()) for s in summaries], total_unread=total
-    )
+    return WireJSON({"rooms": [s.to_wire() for s in summaries], "total_unread": total})
 
 
 @router.post(
