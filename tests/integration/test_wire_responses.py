@@ -6,17 +6,13 @@ kind, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from pydantic import BaseModel
 
 from sodam.api.messages import HistoryOut
 from sodam.api.rooms import RoomListOut
-from sodam.config import Settings
-from tests.conftest import ADMIN_PASSWORD, TEST_SECRET
 from tests.support.factories import LoggedIn, create_user
 from tests.support.files import png_bytes, send_file
 from tests.support.messaging import (
@@ -28,17 +24,6 @@ from tests.support.messaging import (
     send,
     unsend,
 )
-
-
-@pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "var",
-        secret_key=TEST_SECRET,
-        admin_password=ADMIN_PASSWORD,
-        embedded_workers=False,
-        database={"url": database_url, "migrate_on_start": True},
-    )
 
 
 def assert_is_model_output(model: type[BaseModel], body: Any) -> None:
