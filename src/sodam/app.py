@@ -156,7 +156,9 @@ def build_services(settings: Settings, overrides: Overrides | None = None) -> Bu
         else None
     )
     requires_clean = settings.files.download_requires_clean
-    upload_slots = BodySlots(settings.files.upload_bodies, idle_s=settings.files.upload_body_idle_s)
+    upload_slots = BodySlots(
+        settings.files.upload_bodies, interval_s=settings.files.upload_slot_check_s
+    )
     metrics.upload_bodies_active.set_function(lambda: upload_slots.active)
     metrics.upload_bodies_waiting.set_function(lambda: upload_slots.waiting)
     file_policy = FilePolicy(

@@ -186,16 +186,17 @@ class FileSettings(BaseModel):
         default=2,
         ge=0,
         le=10_000,
-        description="upload request bodies one node reads at once; more wait before their "
-        "first byte (0 = no limit). Keeps the chat responsive while many files arrive "
+        description="upload request bodies one node reads at full speed at once; more wait "
+        "before their first byte (0 = no limit). Keeps the chat responsive while many files arrive "
         "(docs/files.md)",
     )
-    upload_body_idle_s: float = Field(
+    upload_slot_check_s: float = Field(
         default=1.0,
         gt=0,
         le=600,
-        description="an upload body that sends nothing for this long gives its slot up until "
-        "its next bytes arrive",
+        description="how often each upload body's rate is checked: one that brought less than "
+        "4 MiB/s gives its slot up and reads on without one (slow clients never wait behind "
+        "fast ones)",
     )
     max_pending_uploads: int = Field(
         default=20, ge=1, le=1000, description="unfinished uploads one user may have at a time"

@@ -431,7 +431,7 @@ async def test_bodies_beyond_the_node_limit_wait_for_a_slot(
     settings = settings.model_copy(
         update={
             "files": settings.files.model_copy(
-                update={"upload_bodies": 1, "upload_body_idle_s": 600}
+                update={"upload_bodies": 1, "upload_slot_check_s": 600}
             )
         }
     )

@@ -1,4 +1,5 @@
-"""A bound on the upload bodies one node reads at once (docs/files.md, "Many uploads at once").
+"""A bound on the upload bodies one node reads at full speed (docs/files.md, "Many uploads at
+once").
 
 Every byte of an upload passes through the event loop that also carries the chat: fifty
 uploads arriving at full speed mean fifty sockets' chunks in every loop iteration, and each
@@ -6,9 +7,11 @@ await of a chat send queues behind them. ``BodySlots`` lets ``limit`` bodies str
 the others wait before their first byte. A waiting body costs nothing: the server does not read
 its socket, so TCP flow control holds the client back.
 
-A slot belongs to a body that is sending. A body that sends nothing for ``idle_s`` (a client on
-a slow link, a paused upload) gives its slot up and queues for one again when its next chunk
-has arrived, so a few stalled clients cannot hold every slot.
+A slot is for a body that keeps the loop busy. Every ``interval_s`` each body's bytes are
+counted: a body that brought fewer than ``slow_bytes_per_s`` (a phone on a mobile network, a
+paused upload, a client that stalled) gives its slot up and goes on reading without one, since
+it costs the loop little; should it speed up, it queues for a slot again before its next chunk.
+So slow clients never wait behind fast ones, and cannot hold the slots fast ones need.
 """
 
 from __future__ import annotations
@@ -16,15 +19,23 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 
-IDLE_S = 1.0  # FileSettings.upload_body_idle_s
+INTERVAL_S = 1.0  # FileSettings.upload_slot_check_s
+SLOW_BYTES_PER_S = 4 * 1024 * 1024
 
 
 class BodySlots:
-    def __init__(self, limit: int, *, idle_s: float = IDLE_S) -> None:
+    def __init__(
+        self,
+        limit: int,
+        *,
+        interval_s: float = INTERVAL_S,
+        slow_bytes_per_s: float = SLOW_BYTES_PER_S,
+    ) -> None:
         if limit < 0:
             raise ValueError("limit must be 0 (no limit) or more")
         self._limit = limit
-        self._idle_s = idle_s
+        self._interval_s = interval_s
+        self._slow_bytes = slow_bytes_per_s * interval_s
         self._sem = asyncio.Semaphore(limit) if limit else None
         self.active = 0  # bodies holding a slot (read by the metrics at scrape time)
         self.waiting = 0  # bodies queued for one
@@ -46,11 +57,10 @@ class BodySlots:
         sem.release()
 
     def stream(self, chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
-        """``chunks``, read only while this body holds a slot. The consumer's own work on a
-        chunk (storing a block) happens while the slot is held: it is part of the body's cost.
-
-        The idle check is a timer per body, re-armed at most once per ``idle_s``, so a chunk
-        costs no more than reading the clock."""
+        """``chunks``, read at full speed only while this body holds a slot. The consumer's own
+        work on a chunk (storing a block) happens while the slot is held: it is part of the
+        body's cost. The rate check is one timer per body per ``interval_s``; a chunk costs an
+        addition."""
         if self._sem is None:
             return _passthrough(chunks)
         return self._slotted(chunks, self._sem)
@@ -62,26 +72,20 @@ class BodySlots:
         hold = _Hold()
 
         def check() -> None:
-            hold.timer = None
-            if not hold.held:
-                return
-            due = hold.last + self._idle_s
-            if hold.reading and loop.time() >= due:
-                # Nothing for a while: let a sending body have the slot meanwhile.
+            fast = hold.counted >= self._slow_bytes
+            hold.counted = 0
+            if hold.held and hold.reading and not fast:
+                # Slow or silent: let a body that keeps the loop busy have the slot.
                 hold.held = False
                 self._release(sem)
-                return
-            hold.timer = loop.call_at(max(due, loop.time() + self._idle_s / 4), check)
-
-        async def take() -> None:
-            await self._acquire(sem)
-            hold.held = True
-            hold.last = loop.time()
-            if hold.timer is None:
-                hold.timer = loop.call_at(hold.last + self._idle_s, check)
+            elif not hold.held and fast:
+                hold.wants_slot = True
+            hold.timer = loop.call_later(self._interval_s, check)
 
         try:
-            await take()
+            await self._acquire(sem)
+            hold.held = True
+            hold.timer = loop.call_later(self._interval_s, check)
             source = aiter(chunks)
             while True:
                 hold.reading = True
@@ -91,9 +95,11 @@ class BodySlots:
                     return
                 finally:
                     hold.reading = False
-                hold.last = loop.time()
-                if not hold.held:
-                    await take()
+                hold.counted += len(chunk)
+                if hold.wants_slot and not hold.held:
+                    await self._acquire(sem)
+                    hold.held = True
+                    hold.wants_slot = False
                 yield chunk
         finally:
             if hold.timer is not None:
@@ -109,12 +115,14 @@ async def _passthrough(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, No
 
 
 class _Hold:
-    """One body's slot: held or not, when its last chunk came, whether it waits for one."""
+    """One body: whether it holds a slot, its bytes since the last check, whether it waits for
+    a chunk, whether it was found fast while it had no slot."""
 
-    __slots__ = ("held", "last", "reading", "timer")
+    __slots__ = ("counted", "held", "reading", "timer", "wants_slot")
 
     def __init__(self) -> None:
         self.held = False
-        self.last = 0.0
+        self.counted = 0
         self.reading = False
+        self.wants_slot = False
         self.timer: asyncio.TimerHandle | None = None

@@ -44,7 +44,7 @@ async def until(predicate: Callable[[], bool]) -> None:
 
 
 async def test_no_more_than_limit_bodies_are_read_at_once() -> None:
-    slots = BodySlots(2, idle_s=60)
+    slots = BodySlots(2, interval_s=60)
     bodies = [Body() for _ in range(3)]
     got: list[list[bytes]] = [[], [], []]
     firsts = [asyncio.Event() for _ in range(3)]
@@ -74,7 +74,7 @@ async def test_no_more_than_limit_bodies_are_read_at_once() -> None:
 
 
 async def test_a_body_that_sends_nothing_gives_its_slot_up() -> None:
-    slots = BodySlots(1, idle_s=0.01)
+    slots = BodySlots(1, interval_s=0.01)
     stalled, sending = Body(), Body()
     got_stalled: list[bytes] = []
     got_sending: list[bytes] = []
@@ -96,7 +96,7 @@ async def test_a_body_that_sends_nothing_gives_its_slot_up() -> None:
 
 
 async def test_a_cancelled_or_abandoned_body_frees_its_slot() -> None:
-    slots = BodySlots(1, idle_s=60)
+    slots = BodySlots(1, interval_s=60)
     body = Body()
     body.queue.put_nowait(b"a")
     first = asyncio.Event()
@@ -139,3 +139,44 @@ def test_blocks_are_cut_from_chunks_without_losing_or_repeating_a_byte() -> None
         assert b"".join(block) == b"abcdefghijklmn"[:size]
         assert b"".join(rest) == b"abcdefghijklmn"[size:]
         assert all(block) and all(rest)  # no empty chunks
+
+
+async def test_a_slow_body_reads_on_without_a_slot_while_a_fast_one_holds_it() -> None:
+    """Slow = fewer than ``slow_bytes_per_s`` in a check interval. The slow body gives its slot
+    to the waiting one and still gets its bytes read: slow clients never wait behind fast ones."""
+    slots = BodySlots(1, interval_s=0.01, slow_bytes_per_s=1000)  # slow: < 10 bytes a check
+    slow, fast = Body(), Body()
+    got_slow: list[bytes] = []
+    first_slow = asyncio.Event()
+    slow.queue.put_nowait(b"a")
+    t_slow = asyncio.create_task(consume(slots, slow, got_slow, first_slow))
+    await first_slow.wait()  # holds the only slot
+
+    fast_has_slot = asyncio.Event()
+    storing = asyncio.Event()  # the fast body's consumer is busy storing a block meanwhile
+
+    async def fast_consumer() -> list[bytes]:
+        got: list[bytes] = []
+        async with aclosing(slots.stream(fast.chunks())) as stream:
+            async for chunk in stream:
+                got.append(chunk)
+                fast_has_slot.set()
+                await storing.wait()
+        return got
+
+    fast.queue.put_nowait(b"f" * 100)
+    t_fast = asyncio.create_task(fast_consumer())
+    await fast_has_slot.wait()  # the slow body's check gave its slot up
+    assert slots.active == 1 and slots.waiting == 0
+
+    n = len(got_slow)
+    slow.queue.put_nowait(b"b")
+    await until(lambda: len(got_slow) > n)  # read without a slot while the fast body holds it
+    assert got_slow[-1] == b"b" and slots.active == 1
+
+    slow.queue.put_nowait(None)
+    await t_slow
+    fast.queue.put_nowait(None)
+    storing.set()
+    assert await t_fast == [b"f" * 100]
+    assert slots.active == 0 and slots.waiting == 0
