@@ -195,8 +195,8 @@ class FileSettings(BaseModel):
         gt=0,
         le=600,
         description="how often each upload body's rate is checked: one that brought less than "
-        "4 MiB/s gives its slot up and reads on without one (slow clients never wait behind "
-        "fast ones)",
+        "4 MiB/s gives its slot up and reads on without one (slow clients cannot hold the "
+        "slots)",
     )
     max_pending_uploads: int = Field(
         default=20, ge=1, le=1000, description="unfinished uploads one user may have at a time"

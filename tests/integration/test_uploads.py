@@ -440,7 +440,10 @@ async def test_bodies_beyond_the_node_limit_wait_for_a_slot(
     release = asyncio.Event()
     second_read = asyncio.Event()
 
+    first_read = asyncio.Event()
+
     async def slow_body() -> AsyncIterator[bytes]:
+        first_read.set()  # the server asked for the body: this PATCH holds the only slot
         yield first[:1200]
         await release.wait()  # the client keeps its body open, sending nothing yet
         yield first[1200:]
@@ -455,8 +458,10 @@ async def test_bodies_beyond_the_node_limit_wait_for_a_slot(
         paths = [upload_path(await tus_create(client, alice, len(d))) for d in (first, second)]
         headers = {**alice.headers, **TUS, "Content-Type": OFFSET, "Upload-Offset": "0"}
         a = asyncio.create_task(client.patch(paths[0], content=slow_body(), headers=headers))
-        b = asyncio.create_task(client.patch(paths[1], content=watched_body(), headers=headers))
         async with asyncio.timeout(30):  # a last guard; each step waits for a state, not a time
+            await first_read.wait()
+        b = asyncio.create_task(client.patch(paths[1], content=watched_body(), headers=headers))
+        async with asyncio.timeout(30):
             while True:
                 text = (await client.get("/metrics")).text
                 if _gauge(text, "sodam_upload_bodies_waiting") == 1:

@@ -148,11 +148,11 @@ class Gateway:
         another cluster) and those whose access token expired without a fresh ``auth``."""
         self.session_checks += 1
         conns = [conn for conn in self.hub.connections() if not conn.closing]
-        try:
-            answers = await self._deps.auth.authenticate_many([conn.token for conn in conns])
-        except AppError:
-            return  # the database is unavailable: try again next time
-        for conn, answer in zip(conns, answers, strict=True):
+        tokens = [conn.token for conn in conns]
+        answers = await self._deps.auth.authenticate_many(tokens)
+        for conn, token, answer in zip(conns, tokens, answers, strict=True):
+            if answer is None or conn.closing or conn.token != token:
+                continue  # unknown (database unavailable), gone, or re-authenticated meanwhile
             if isinstance(answer, Unauthenticated):
                 code = (
                     CloseCode.TOKEN_EXPIRED
@@ -160,7 +160,7 @@ class Gateway:
                     else CloseCode.SESSION_ENDED
                 )
                 conn.close(code, answer.code)
-            elif not conn.closing:
+            else:
                 conn.principal = answer
 
     # --- bus ---------------------------------------------------------------------------------

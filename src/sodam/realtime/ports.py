@@ -27,8 +27,9 @@ class Authenticator(Protocol):
 
     async def authenticate_many(
         self, access_tokens: list[str]
-    ) -> list[Principal | Unauthenticated]:
-        """Each token's principal, or why it is refused, in order; a database error raises."""
+    ) -> list[Principal | Unauthenticated | None]:
+        """Each token's principal, or why it is refused, in order; None when the database could
+        not say (the token itself is fine)."""
         ...
 
 

@@ -27,7 +27,7 @@ from sodam.domain.accounts import Session, User, normalise_username
 from sodam.domain.clock import Clock
 from sodam.domain.events import SessionsRevoked
 from sodam.domain.ids import SessionId, UserId
-from sodam.errors import NotFound, RateLimited, Unauthenticated
+from sodam.errors import AppError, NotFound, RateLimited, Unauthenticated
 from sodam.services.context import ClientInfo, Principal
 from sodam.services.passwords import PasswordHasher
 from sodam.services.tokens import (
@@ -219,10 +219,12 @@ class AuthService:
 
     async def authenticate_many(
         self, access_tokens: list[str]
-    ) -> list[Principal | Unauthenticated]:
+    ) -> list[Principal | Unauthenticated | None]:
         """``authenticate`` for many tokens (the WebSocket gateway's periodic re-check): the
         sessions are read in a few statements instead of one transaction per token. Answers
-        in the order of ``access_tokens``; a database error raises."""
+        in the order of ``access_tokens``. When the database cannot answer, the tokens that
+        fail by themselves (expired, forged) are still refused and the others answer None
+        (unknown)."""
         now = self._clock.now()
         answers: list[Principal | Unauthenticated | None] = []
         claims_of: list[tuple[int, AccessClaims]] = []
@@ -241,7 +243,11 @@ class AuthService:
                 found.update(sessions_repo.select_session_users(conn, batch, now))
             return found
 
-        found = await self._db.read(read) if wanted else {}
+        try:
+            found = await self._db.read(read) if wanted else {}
+        except AppError:
+            logger.warning("session re-check: the database is unavailable")
+            return answers
         for i, claims in claims_of:
             live = found.get(claims.session_id)
             if live is None or live[0].user_id != claims.user_id:
@@ -252,7 +258,7 @@ class AuthService:
                 answers[i] = Unauthenticated("user_deactivated", "This account is deactivated.")
             else:
                 answers[i] = Principal(user=live[1], session_id=claims.session_id)
-        return [a for a in answers if a is not None]
+        return answers
 
     def media_token(self, user_id: UserId, session_id: SessionId) -> str:
         """A token only file downloads accept, for the browser's ``sodam_media`` cookie."""

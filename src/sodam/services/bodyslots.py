@@ -11,7 +11,8 @@ A slot is for a body that keeps the loop busy. Every ``interval_s`` each body's 
 counted: a body that brought fewer than ``slow_bytes_per_s`` (a phone on a mobile network, a
 paused upload, a client that stalled) gives its slot up and goes on reading without one, since
 it costs the loop little; should it speed up, it queues for a slot again before its next chunk.
-So slow clients never wait behind fast ones, and cannot hold the slots fast ones need.
+So slow clients cannot hold the slots fast ones need. A new body queues for a slot before its
+first byte whatever its speed (not known yet).
 """
 
 from __future__ import annotations
@@ -100,6 +101,11 @@ class BodySlots:
                     await self._acquire(sem)
                     hold.held = True
                     hold.wants_slot = False
+                    # judged on a whole interval from now, not on what is left of the current one
+                    hold.counted = 0
+                    if hold.timer is not None:
+                        hold.timer.cancel()
+                    hold.timer = loop.call_later(self._interval_s, check)
                 yield chunk
         finally:
             if hold.timer is not None:

@@ -54,8 +54,9 @@ logger = logging.getLogger(__name__)
 UPLOAD_NOT_FOUND = ("upload_not_found", "No such upload.")
 _HASHERS_MAX = 512
 HEAD_WAIT_S = 10.0
-# Threads that join, store and hash upload blocks. Few on purpose: every runnable thread takes CPU
-# time from the event loop that carries the chat (docs/performance.md, "Files").
+# Threads that hash upload blocks. Few on purpose: every runnable thread takes CPU time from the
+# event loop that carries the chat (docs/performance.md, "Files"). The store appends run on the
+# blob threads, so a stalled store holds those, never the hashing of other uploads.
 BLOCK_THREADS = 2
 
 
@@ -290,7 +291,7 @@ class UploadService:
         stored and whether the body was longer than ``remaining`` (the excess is dropped).
 
         The event loop only keeps references to the body's chunks; a block is joined, stored
-        and hashed on the block threads (``_flush``). The body is read while it holds one of the
+        and hashed on threads (``_flush``). The body is read while it holds one of the
         node's upload slots (``BodySlots``)."""
         state = UploadState.from_json(upload.store_state)
         hasher = self._hasher_at(upload.id, upload.offset)
@@ -352,9 +353,9 @@ class UploadService:
         self, upload: Upload, state: UploadState, block: list[bytes], hasher: Any
     ) -> tuple[Upload, UploadState, Any]:
         """Stores one block (a list of chunks), then records the new offset. The store append
-        and the running digest run on the two block threads side by side; the digest advances only
-        once both the append and the offset's write succeeded (a copy is updated meanwhile), so
-        a retried block is never hashed twice."""
+        (on a blob thread) and the running digest (on a block thread) run side by side; the
+        digest advances only once both the append and the offset's write succeeded (a copy is
+        updated meanwhile), so a retried block is never hashed twice."""
         store = self._store
         key = upload.storage_key
         size = sum(len(chunk) for chunk in block)
@@ -374,10 +375,10 @@ class UploadService:
         advanced = None
         with storage_errors():
             if hasher is None:
-                new_state = await self._blocks.run(write)
+                new_state = await self._io.run(write)
             else:
                 new_state, advanced = await asyncio.gather(
-                    self._blocks.run(write), self._blocks.run(digest)
+                    self._io.run(write), self._blocks.run(digest)
                 )
         new_offset = upload.offset + size
         moved = await self._db.write(
