@@ -9,12 +9,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
 
+from sodam.api.wire import WireJSON
 from sodam.errors import (
     AppError,
     Conflict,
@@ -30,11 +29,8 @@ from sodam.errors import (
 logger = logging.getLogger(__name__)
 
 
-class ErrorResponse(Response):
-    media_type = "application/json"
-
-    def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+class ErrorResponse(WireJSON):
+    """An ``{"code", "message", "data"}`` body."""
 
 
 CLASS_STATUS: dict[type[AppError], int] = {
