@@ -213,10 +213,14 @@ upload.start();
 """
 
 
-@pytest.mark.skipif(not TUS_JS.exists(), reason="web/node_modules not installed (make web-check)")
+@pytest.mark.skipif(
+    not TUS_JS.exists() and not os.environ.get("CI"),  # in CI a missing package fails the test
+    reason="web/node_modules not installed (make web-check)",
+)
 def test_tus_js_client_interrupted_and_resumed_across_a_restart(
     start_server: StartServer, tmp_path: Path
 ) -> None:
+    assert TUS_JS.exists(), "tus-js-client is missing: make test installs web/node_modules"
     node = shutil.which("node")
     assert node is not None
     script = tmp_path / "tus.cjs"

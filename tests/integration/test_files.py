@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -386,6 +387,8 @@ async def test_a_video_gets_a_poster_thumbnail(
 ) -> None:
     ffmpeg = shutil.which("ffmpeg")
     if ffmpeg is None:
+        if os.environ.get("CI"):
+            pytest.fail("ffmpeg is missing in CI: scripts/ensure-system-deps.sh installs it")
         pytest.skip("ffmpeg is not installed (scripts/ensure-system-deps.sh installs it)")
     clip = tmp_path / "clip.mp4"
     await asyncio.to_thread(
