@@ -237,6 +237,13 @@ test("a file with a virus: both sides see it blocked, and nobody can download it
   await expect(chip(a.page, name)).toHaveAttribute("data-state", "done", { timeout: 30_000 });
   await sendFiles(a.page);
 
+  // The sender is told (a file.blocked frame; the notice goes by itself after 8 s, so it is
+  // looked for first); the recipient is not.
+  const notice = a.page.getByRole("alert").filter({ hasText: `보낸 파일 ‘${name}’에서 바이러스가 발견되어 차단되었습니다.` });
+  await expect(notice).toBeVisible({ timeout: 60_000 });
+  await notice.getByRole("button", { name: "알림 닫기" }).click();
+  await expect(notice).toHaveCount(0);
+
   for (const card of [a.page.locator(".msg-row.mine .file-card", { hasText: name }), b.page.locator(".msg-row.theirs .file-card", { hasText: name })]) {
     await expect(card).toHaveAttribute("data-scan", "infected", { timeout: 60_000 });
     await expect(card.locator(".scan-badge")).toHaveText("차단됨");
@@ -244,6 +251,7 @@ test("a file with a virus: both sides see it blocked, and nobody can download it
     await expect(card.getByRole("link")).toHaveCount(0);
     await expect(card.getByRole("button", { name: new RegExp(`^${name} 다운로드`) })).toBeDisabled();
   }
+  await expect(b.page.getByRole("alert").filter({ hasText: name })).toHaveCount(0);
 
   await a.context.close();
   await b.context.close();

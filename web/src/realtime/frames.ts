@@ -45,6 +45,15 @@ export type UserFrame =
       display_name?: string;
       work_status?: string;
       status_message?: string | null;
+    }
+  | {
+      /** A file this user sent was found infected by the virus scanner (docs/protocol.md). */
+      type: "file.blocked";
+      attachment_id: number;
+      room_id: number;
+      message_id: number | null;
+      file_name: string;
+      signature?: string | null;
     };
 
 export type ClientFrame =

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Message, RoomSummary } from "../lib/model";
 import { message, room } from "../test/factories";
-import type { EventFrame } from "./frames";
+import { parseFrame, type EventFrame, type UserFrame } from "./frames";
 import { SyncEngine, type SyncTargets } from "./sync";
 
 function fakeTimers() {
@@ -30,6 +30,7 @@ function setup(online = true) {
   const timers = fakeTimers();
   const reloaded: number[] = [];
   const refetched: [number, number][] = [];
+  const blocked: Extract<UserFrame, { type: "file.blocked" }>[] = [];
   const targets: SyncTargets = {
     rooms: {
       applyEvent: () => undefined,
@@ -50,6 +51,7 @@ function setup(online = true) {
     typing: { typing: () => undefined, stopped: () => undefined },
     presence: { set: () => undefined },
     onProfileUpdated: () => undefined,
+    onFileBlocked: (frame) => blocked.push(frame),
     refetchMessage: (roomId, messageId) => refetched.push([roomId, messageId]),
     onIncoming: (m) => incoming.push(m),
     fetchEvents: async (roomId, after) => {
@@ -63,7 +65,7 @@ function setup(online = true) {
   };
   const engine = new SyncEngine(targets);
   engine.trackRooms([room({ id: 1, last_event_seq: 5 }) as RoomSummary]);
-  return { engine, applied, incoming, resumes, timers, reloaded, refetched };
+  return { engine, applied, incoming, resumes, timers, reloaded, refetched, blocked };
 }
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
@@ -131,5 +133,26 @@ describe("SyncEngine", () => {
     ]);
     expect(applied).toEqual([]);
     expect(engine.sequencer.cursor(1)).toBe(7);
+  });
+
+  it("file.blocked from the wire reaches onFileBlocked with its fields, and touches no room", () => {
+    const { engine, blocked, applied, reloaded } = setup();
+    const wire = JSON.stringify({
+      type: "file.blocked",
+      attachment_id: 42,
+      room_id: 7,
+      message_id: 500,
+      file_name: "견적서.pdf.exe",
+      signature: "Eicar-Test-Signature",
+    });
+    const frame = parseFrame(wire);
+    expect(frame).not.toBeNull();
+    engine.handleFrame(frame!);
+    expect(blocked).toEqual([
+      { type: "file.blocked", attachment_id: 42, room_id: 7, message_id: 500, file_name: "견적서.pdf.exe", signature: "Eicar-Test-Signature" },
+    ]);
+    expect(applied).toEqual([]);
+    expect(reloaded).toEqual([]);
+    expect(engine.sequencer.cursor(1)).toBe(5);
   });
 });

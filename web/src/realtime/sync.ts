@@ -21,6 +21,8 @@ export interface SyncTargets {
   presence: { set(userId: number, status: string, lastSeenAt?: string | null): void };
   /** A profile changed (name, work status, status message). */
   onProfileUpdated(frame: Extract<UserFrame, { type: "profile.updated" }>): void;
+  /** A file this user sent was blocked by the virus scanner: the sender is told. */
+  onFileBlocked(frame: Extract<UserFrame, { type: "file.blocked" }>): void;
   /** The restricted form of an update carries no content: refetch the message if it is shown. */
   refetchMessage(roomId: number, messageId: number): void;
   /** A message that someone else created, for notifications. */
@@ -88,6 +90,9 @@ export class SyncEngine {
         return;
       case "profile.updated":
         this.targets.onProfileUpdated(frame);
+        return;
+      case "file.blocked":
+        this.targets.onFileBlocked(frame);
         return;
       default:
         return;

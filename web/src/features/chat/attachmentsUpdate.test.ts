@@ -34,6 +34,7 @@ describe("attachment state changes (message.updated, change: attachment)", () =>
       typing: { typing: () => undefined, stopped: () => undefined },
       presence: { set: () => undefined },
       onProfileUpdated: () => undefined,
+      onFileBlocked: () => undefined,
       refetchMessage: () => undefined,
       onIncoming: () => undefined,
       fetchEvents: async () => ({ events: [], next_event_seq: 0, has_more: false, too_far_behind: false }),

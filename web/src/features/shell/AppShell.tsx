@@ -7,6 +7,7 @@ import { PeoplePanel } from "../people/PeoplePanel";
 import { RoomInfoPanel } from "../rooms/RoomInfoPanel";
 import { RoomListPanel } from "../rooms/RoomListPanel";
 import { totalUnread } from "../rooms/roomList";
+import { BlockedFileNotices } from "../files/BlockedFileNotices";
 import { SettingsPanel } from "../settings/SettingsPanel";
 import { faviconWithBadge, titleWithUnread } from "./badge";
 import { ConnectionBanner } from "./ConnectionBanner";
@@ -25,6 +26,7 @@ export function AppShell() {
   const status = useStore(session.connection, (s) => s.status);
   const pending = useStore(session.outbox, (s) => s.items.length);
   const me = useStore(session.people, (s) => s.byId[session.userId]);
+  const blockedFiles = useStore(session.blockedFiles, (s) => s);
   const unread = totalUnread(rooms);
 
   useEffect(() => {
@@ -79,6 +81,16 @@ export function AppShell() {
           <FilesDrawer roomId={roomId} />
         </Suspense>
       ) : null}
+      <BlockedFileNotices
+        notices={blockedFiles}
+        canOpen={(id) => id !== roomId && session.rooms.get(id) !== undefined}
+        onOpen={(notice) => {
+          session.blockedFiles.dismiss(notice.id);
+          router.navigate({ name: "chats", roomId: notice.roomId, info: false });
+        }}
+        onDismiss={(id) => session.blockedFiles.dismiss(id)}
+        onHold={(reason, held) => session.blockedFiles.hold(reason, held)}
+      />
     </div>
   );
 }

@@ -14,6 +14,7 @@ import { PresenceStore } from "../presence/presenceStore";
 import { createMessagingApi, type MessagingApi } from "../rooms/roomsApi";
 import { RoomsStore } from "../rooms/roomsStore";
 import { unwrap } from "../../lib/http";
+import { BlockedNotices } from "../files/blockedNotices";
 import { DrawerStore } from "../files/drawerStore";
 import { type FilesApi, UPLOADS_ENDPOINT, createFilesApi } from "../files/filesApi";
 import { DEFAULT_ATTACHMENT_MAX_BYTES } from "../files/types";
@@ -62,6 +63,8 @@ export class Session {
   readonly files: FilesApi;
   readonly uploads: UploadManager;
   readonly drawer: DrawerStore;
+  /** "The file you sent was blocked" notices (`file.blocked` frames). */
+  readonly blockedFiles: BlockedNotices;
   readonly media: MediaAccess;
   /** Bumped when a caption is handed back to a composer (it then re-reads its draft). */
   readonly composerEpoch = new ValueStore<number>(0);
@@ -171,6 +174,7 @@ export class Session {
       setTimeout: (fn: () => void, ms: number) => window.setTimeout(fn, ms),
       clearTimeout: (h: unknown) => window.clearTimeout(h as number),
     };
+    this.blockedFiles = new BlockedNotices(timers);
     this.sync = new SyncEngine({
       rooms: this.rooms,
       timelines: this.timelines,
@@ -185,6 +189,7 @@ export class Session {
       onProfileUpdated: (frame) => {
         if (typeof frame.user_id === "number") this.people.applyProfileUpdate(frame.user_id, frame);
       },
+      onFileBlocked: (frame) => this.blockedFiles.add(frame),
       refetchMessage: (roomId, messageId) => {
         if (!this.timelines.room(roomId).messages.some((m) => m.id === messageId)) return;
         this.api.getMessage(roomId, messageId).then(
@@ -300,6 +305,7 @@ export class Session {
   stop(): void {
     this.connection.stop();
     this.uploads.stopAll();
+    this.blockedFiles.clear();
     if (this.flushTimer !== null) window.clearInterval(this.flushTimer);
   }
 

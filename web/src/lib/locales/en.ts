@@ -183,6 +183,11 @@ export const en: DeepStrings<Messages> & Record<string, unknown> = {
     scanning: "You can download it once the virus scan is done.",
     notScanned: "This file could not be scanned, so it cannot be downloaded.",
   },
+  fileBlocked: {
+    notice: "A virus was found in the file you sent, ‘{{name}}’; it has been blocked.",
+    view: "View",
+    dismiss: "Dismiss notice",
+  },
   drawer: {
     title: "Drawer",
     open: "Drawer (photos, videos, files)",

@@ -173,6 +173,11 @@ export const ko = {
     scanning: "바이러스 검사가 끝나면 받을 수 있습니다.",
     notScanned: "바이러스 검사를 하지 못해 받을 수 없습니다.",
   },
+  fileBlocked: {
+    notice: "보낸 파일 ‘{{name}}’에서 바이러스가 발견되어 차단되었습니다.",
+    view: "보기",
+    dismiss: "알림 닫기",
+  },
   drawer: {
     title: "서랍",
     open: "서랍 (사진·동영상·파일)",
