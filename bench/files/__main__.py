@@ -4,7 +4,9 @@ Scenarios:
 
 - ``local``: one 300 MiB tus upload over loopback to ``sodam serve`` on SQLite + local disk;
 - ``s3``: the same with the files on S3 (a moto server the run starts);
-- ``concurrent``: 50 users upload a 10 MiB file each at once while two other users chat;
+- ``concurrent``: 50 users upload a 10 MiB file each at once while two other users chat (on one
+  embedded node, or with ``--layout split`` on PostgreSQL + Redis with the uploads on a node of
+  their own);
 - ``all``: the three, one after the other.
 
 Each starts its own servers (a fresh ``sodam serve`` per repeat), writes
@@ -15,6 +17,7 @@ Examples::
     python -m bench.files local --repeat 5
     python -m bench.files s3 --size-mib 100 --breakdown
     python -m bench.files concurrent --uploaders 25 --uploads-per-user 2
+    python -m bench.files concurrent --layout split --upload-nice 10
     python -m bench.files local --url http://127.0.0.1:8080 --pid 1234 --admin-password ...
 """
 
@@ -48,6 +51,13 @@ def about(name: str, args: argparse.Namespace) -> str:
         return (
             f"{args.uploaders} users upload {args.uploads_per_user} x {args.upload_mib} MiB each "
             f"at once ({args.store}) while two other users chat"
+            + (
+                " (PostgreSQL + Redis: the chat on one node, the uploads on another"
+                + (f" at nice {args.upload_nice}" if args.upload_nice else "")
+                + ")"
+                if args.layout == "split"
+                else ""
+            )
         )
     where = "SQLite + local disk" if name == "local" else "S3 (a moto server on this machine)"
     return f"one {args.size_mib} MiB tus upload over loopback to {where}"
@@ -60,6 +70,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--size-mib", type=int, default=300, help="local/s3: the file (MiB)")
     p.add_argument("--chunk-mib", type=int, default=32, help="bytes per PATCH (MiB)")
     p.add_argument("--store", choices=["local", "s3"], default="local", help="concurrent: where")
+    p.add_argument(
+        "--layout",
+        choices=["single", "split"],
+        default="single",
+        help="concurrent: one embedded node (SQLite), or PostgreSQL + Redis with the chat on one "
+        "node and the uploads on another (as a proxy routing /api/uploads would)",
+    )
+    p.add_argument(
+        "--upload-nice",
+        type=int,
+        default=0,
+        help="--layout split: run the upload node at this CPU priority (nice), as an upload node "
+        "sharing a machine with chat nodes would be given a lower CPU weight",
+    )
     p.add_argument("--uploaders", type=int, default=50, help="concurrent: users uploading")
     p.add_argument("--uploads-per-user", type=int, default=1)
     p.add_argument("--upload-mib", type=int, default=10, help="concurrent: each file (MiB)")
@@ -133,9 +157,15 @@ async def run_concurrent_repeats(
                 keep=args.keep,
                 breakdown=args.breakdown,
                 moto_key_buffer=args.moto_buffer_mib * MiB if args.moto_buffer_mib else None,
+                split=args.layout == "split",
             )
             described = stack.describe()
+            described["layout"] = args.layout
             print(f"[files-concurrent] server PID {stack.pid}", file=sys.stderr)
+        upload_node = stack.upload_node if stack else None
+        if upload_node and args.upload_nice:
+            stacks.renice(upload_node[1], args.upload_nice)
+            described["upload_node_nice"] = args.upload_nice
         try:
             run = await run_concurrent(
                 params,
@@ -147,6 +177,8 @@ async def run_concurrent_repeats(
                 secret_key=stack.sodam.secret_key if stack else None,
                 workdir=workdir,
                 breakdown_path=stack.breakdown_path if stack else None,
+                upload_url=upload_node[0] if upload_node else None,
+                upload_pid=upload_node[1] if upload_node else None,
             )
         finally:
             if stack is not None:

@@ -108,7 +108,14 @@ async def run_concurrent(
     secret_key: str | None,
     workdir: Path,
     breakdown_path: Path | None = None,
+    upload_url: str | None = None,
+    upload_pid: int | None = None,
 ) -> dict[str, Any]:
+    """``url`` serves the chat probe; the uploads (and the uploaders' file messages) go to
+    ``upload_url`` when given (a node of their own, as a proxy routing ``/api/uploads`` there
+    would), else to ``url``. ``server_pid`` is the process whose CPU and memory are watched: the
+    one the uploads go to."""
+    upload_url = upload_url or url
     total = params.uploaders * params.uploads_per_user
     print(f"[files-concurrent] creating {2 + params.uploaders} users ...", file=sys.stderr)
     world = await _world(params, url, admin_password, database_url, secret_key)
@@ -127,7 +134,8 @@ async def run_concurrent(
     ]
     uploaders = world.users[2:]
     probe = probes.Probe(specs, params.probe_rate)
-    watch = Watch(server_pid, moto_pid) if server_pid else None
+    watched_pid = upload_pid or server_pid
+    watch = Watch(watched_pid, moto_pid) if watched_pid else None
     hook = Breakdown(server_pid, breakdown_path) if server_pid and breakdown_path else None
     print(f"[files-concurrent] chat probe: idle baseline {params.idle_s:g} s ...", file=sys.stderr)
     if hook is not None:
@@ -144,7 +152,7 @@ async def run_concurrent(
         async with session(total + 4) as http:
             t0 = time.perf_counter()
             jobs = [
-                _one_upload(http, url, u.token, upload_room.id, file, params.chunk_size)
+                _one_upload(http, upload_url, u.token, upload_room.id, file, params.chunk_size)
                 for u in uploaders
                 for _ in range(params.uploads_per_user)
             ]

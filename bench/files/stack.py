@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.chat import servers as chat_servers
-from bench.chat.servers import Stack, free_port, start_embedded
+from bench.chat.servers import Stack, free_port, start_embedded, start_pg_two_nodes
 
 MOTO_ACCESS_KEY_ID = "sodam-bench"
 MOTO_SECRET_ACCESS_KEY = "sodam-bench-secret"  # moto accepts any credentials  # noqa: S105
@@ -116,6 +116,13 @@ class FilesStack:
     def pid(self) -> int:
         return self.sodam.nodes[0].pid
 
+    @property
+    def upload_node(self) -> tuple[str, int] | None:
+        """The split layout's upload node (URL, PID); None when one node serves everything."""
+        if len(self.sodam.nodes) < 2:
+            return None
+        return self.sodam.nodes[1].url, self.sodam.nodes[1].pid
+
     def stop(self) -> None:
         try:
             self.sodam.stop()
@@ -163,8 +170,11 @@ def start(
     keep: bool = False,
     breakdown: bool = False,
     moto_key_buffer: int | None = None,
+    split: bool = False,
 ) -> FilesStack:
-    """Starts moto (for ``store == "s3"``) and one ``sodam serve`` using it."""
+    """Starts moto (for ``store == "s3"``) and one ``sodam serve`` using it; with ``split``,
+    PostgreSQL, Redis and two nodes sharing the data directory (the chat node first, then the
+    upload node)."""
     moto = start_moto(moto_key_buffer) if store == "s3" else None
     env = dict(limits)
     if moto is not None:
@@ -174,7 +184,7 @@ def start(
         breakdown_path = Path(tempfile.mkdtemp(prefix="sodam-bench-hook-")) / "timings.json"
     try:
         with _hooked_command(breakdown_path):
-            sodam = start_embedded(env, keep=keep)
+            sodam = start_pg_two_nodes(env, keep=keep) if split else start_embedded(env, keep=keep)
     except BaseException:
         if moto is not None:
             moto.stop()
@@ -186,6 +196,14 @@ def start(
         breakdown_path=breakdown_path,
         moto_key_buffer=moto_key_buffer,
     )
+
+
+def renice(pid: int, nice: int) -> None:
+    """Sets the CPU priority of every thread of ``pid`` (Linux: nice is per thread; threads the
+    process starts later inherit it from the thread that starts them)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(ProcessLookupError):
+            os.setpriority(os.PRIO_PROCESS, int(task.name), nice)
 
 
 def remove_breakdown_dir(path: Path | None) -> None:
