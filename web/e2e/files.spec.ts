@@ -239,8 +239,9 @@ test("a file with a virus: both sides see it blocked, and nobody can download it
 
   // The sender is told (a file.blocked frame; the notice goes by itself after 8 s, so it is
   // looked for first); the recipient is not.
-  const notice = a.page.getByRole("alert").filter({ hasText: `보낸 파일 ‘${name}’에서 바이러스가 발견되어 차단되었습니다.` });
-  await expect(notice).toBeVisible({ timeout: 60_000 });
+  const told = `보낸 파일 ‘${name}’에서 바이러스가 발견되어 차단되었습니다.`;
+  await expect(a.page.getByRole("alert").filter({ hasText: told })).toBeVisible({ timeout: 60_000 });
+  const notice = a.page.locator(".toast", { hasText: told });
   await notice.getByRole("button", { name: "알림 닫기" }).click();
   await expect(notice).toHaveCount(0);
 

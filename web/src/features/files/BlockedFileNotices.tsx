@@ -35,9 +35,10 @@ export function BlockedFileNotices({ notices, canOpen, onOpen, onDismiss, onHold
       {notices.map((n) => {
         const text = t("fileBlocked.notice", { name: n.fileName });
         return (
-          <div key={n.id} className="toast danger" role="alert" data-attachment-id={n.attachmentId}>
+          <div key={n.id} className="toast danger" data-attachment-id={n.attachmentId}>
             <Icon name="warning" size={18} />
-            <p className="toast-text" title={text}>
+            {/* The alert is the text alone: screen readers announce it without the buttons. */}
+            <p className="toast-text" role="alert" title={text}>
               {text}
             </p>
             {canOpen(n.roomId) ? (

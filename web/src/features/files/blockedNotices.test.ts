@@ -77,6 +77,17 @@ describe("BlockedNotices (file.blocked notices)", () => {
     expect(store.getState()).toEqual([]);
   });
 
+  it("a notice pushed out while the focus was in the notices does not hold the others forever", () => {
+    const store = new BlockedNotices(timers);
+    for (const id of [1, 2, 3]) store.add(frame(id));
+    store.hold("focus", true); // e.g. on notice 1's close button, which then goes without a blur
+    store.add(frame(4));
+    expect(store.getState().map((n) => n.attachmentId)).toEqual([2, 3, 4]);
+    vi.advanceTimersByTime(BLOCKED_NOTICE_MS);
+    expect(store.getState()).toEqual([]);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
   it("clear (signing out) drops every notice and timer", () => {
     const store = new BlockedNotices(timers);
     store.add(frame(1));

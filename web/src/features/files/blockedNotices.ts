@@ -50,8 +50,12 @@ export class BlockedNotices extends Store<readonly BlockedNotice[]> {
       fileName: frame.file_name,
     };
     const next = [...this.getState(), notice];
-    for (const gone of next.slice(0, Math.max(0, next.length - BLOCKED_NOTICES_MAX))) this.disarm(gone.id);
+    const pushedOut = next.slice(0, Math.max(0, next.length - BLOCKED_NOTICES_MAX));
+    for (const gone of pushedOut) this.disarm(gone.id);
     this.setState(next.slice(-BLOCKED_NOTICES_MAX));
+    // The focus may have been in a notice that just went: a removed element may never report
+    // its blur, so the focus hold ends here (focusing a remaining notice takes it again).
+    if (pushedOut.length > 0 && this.holds.has("focus")) this.hold("focus", false);
     if (this.holds.size === 0) this.arm(notice.id);
   }
 
