@@ -104,7 +104,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--source", type=Path, help="run the server from this src/ directory")
     p.add_argument("--keep", action="store_true", help="keep the servers' data directories")
     p.add_argument("--out", type=Path, default=RESULTS_DIR)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.layout == "split" and (args.url or args.breakdown):
+        p.error("--layout split starts its own nodes: not with --url, nor with --breakdown")
+    if args.upload_nice and args.layout != "split":
+        p.error("--upload-nice needs --layout split")
+    return args
 
 
 def server_env(args: argparse.Namespace, scenario: str) -> dict[str, str]:

@@ -70,10 +70,17 @@ async def _world(
 
 
 async def _one_upload(
-    http: Any, url: str, token: str, room_id: int, file: TestFile, chunk_size: int
+    http: Any,
+    upload_url: str,
+    url: str,
+    token: str,
+    room_id: int,
+    file: TestFile,
+    chunk_size: int,
 ) -> dict[str, Any]:
+    """One tus upload to ``upload_url``, then its file message sent to ``url``."""
     try:
-        result = await tus_upload(http, url, token, file, chunk_size=chunk_size)
+        result = await tus_upload(http, upload_url, token, file, chunk_size=chunk_size)
     except (TimeoutError, UploadFailed, OSError) as exc:
         return {"ok": False, "error": _error(exc, "upload")}
     out: dict[str, Any] = {
@@ -111,10 +118,10 @@ async def run_concurrent(
     upload_url: str | None = None,
     upload_pid: int | None = None,
 ) -> dict[str, Any]:
-    """``url`` serves the chat probe; the uploads (and the uploaders' file messages) go to
+    """``url`` serves the chat probe and the uploaders' file messages; the uploads go to
     ``upload_url`` when given (a node of their own, as a proxy routing ``/api/uploads`` there
-    would), else to ``url``. ``server_pid`` is the process whose CPU and memory are watched: the
-    one the uploads go to."""
+    would), else to ``url``. The process watched for CPU and memory is the one the uploads go
+    to (``upload_pid``, else ``server_pid``)."""
     upload_url = upload_url or url
     total = params.uploaders * params.uploads_per_user
     print(f"[files-concurrent] creating {2 + params.uploaders} users ...", file=sys.stderr)
@@ -152,7 +159,7 @@ async def run_concurrent(
         async with session(total + 4) as http:
             t0 = time.perf_counter()
             jobs = [
-                _one_upload(http, upload_url, u.token, upload_room.id, file, params.chunk_size)
+                _one_upload(http, upload_url, url, u.token, upload_room.id, file, params.chunk_size)
                 for u in uploaders
                 for _ in range(params.uploads_per_user)
             ]
