@@ -63,7 +63,9 @@ def _check_version(request: Request) -> None:
 def _int_header(request: Request, name: str) -> int:
     raw = request.headers.get(name)
     if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 15:
-        raise InvalidInput(f"{name.lower()}_invalid", f"{name} must be a non-negative integer.")
+        raise InvalidInput(
+            f"{name.lower().replace('-', '_')}_invalid", f"{name} must be a non-negative integer."
+        )
     return int(raw)
 
 
