@@ -31,7 +31,7 @@ from tests.support.files import (
     sha256,
     upload,
 )
-from tests.support.messaging import assert_error, make_group, new_client_msg_id
+from tests.support.messaging import assert_error, make_group, new_client_msg_id, send, unsend
 
 
 @pytest.fixture
@@ -377,6 +377,40 @@ async def test_room_list_previews_the_last_messages_files(
     last = room["last_message"]
     assert last["kind"] == "file"
     assert [(a["kind"], a["file_name"]) for a in last["attachments"]] == [("image", "사진.png")]
+
+
+async def test_a_reply_quotes_the_files_of_a_message_without_a_caption(
+    client: httpx.AsyncClient, users: tuple[LoggedIn, LoggedIn, LoggedIn]
+) -> None:
+    alice, bob, _ = users
+    room_id = await _room(client, alice, bob)
+    photo = await send_file(client, alice, room_id, png_bytes(), "회의 사진.png")
+    ids = [
+        await upload(client, alice, b"%PDF-1.4\n" + b"0" * 100, "견적서.pdf"),
+        await upload(client, alice, b"%PDF-1.4\n" + b"1" * 100, "계약서.pdf"),
+    ]
+    r = await send_files(client, alice, room_id, ids)
+    assert r.status_code == 200, r.text
+    docs = r.json()["message"]
+    reply = await send(client, bob, room_id, "받았습니다", reply_to_id=photo["id"])
+    quote = reply["reply_to"]
+    assert quote["body"] == "" and quote["kind"] == "file"
+    assert quote["attachments"] == [{"kind": "image", "file_name": "회의 사진.png"}]
+    reply2 = await send(client, bob, room_id, "확인", reply_to_id=docs["id"])
+    assert [a["file_name"] for a in reply2["reply_to"]["attachments"]] == [
+        "견적서.pdf",
+        "계약서.pdf",
+    ]
+    # the same in history, for both members
+    for user in (alice, bob):
+        r = await client.get(f"/api/rooms/{room_id}/messages", headers=user.headers)
+        by_id = {m["id"]: m for m in r.json()["messages"]}
+        assert by_id[reply["id"]]["reply_to"] == quote
+    # once the quoted message is unsent, its files are not named any more
+    assert (await unsend(client, alice, room_id, photo["id"])).status_code == 200
+    r = await client.get(f"/api/rooms/{room_id}/messages", headers=bob.headers)
+    gone = next(m for m in r.json()["messages"] if m["id"] == reply["id"])["reply_to"]
+    assert gone["body"] is None and gone["kind"] is None and gone["attachments"] == []
 
 
 async def test_a_video_gets_a_poster_thumbnail(

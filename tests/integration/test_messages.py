@@ -200,6 +200,8 @@ async def test_reply_carries_a_quote_of_the_original(
         "seq": original["seq"],
         "sender_id": owner.user_id,
         "body": "가" * 100 + "…",
+        "kind": "text",
+        "attachments": [],
     }
     assert reply["reply_to"] == expected
     assert (await get_message(client, owner, rid, reply["id"]))["reply_to"] == expected
@@ -382,6 +384,8 @@ async def test_unsend_leaves_an_anonymous_tombstone_everywhere(
         "seq": message["seq"],
         "sender_id": None,
         "body": None,
+        "kind": None,
+        "attachments": [],
     }
     # The mention no longer counts.
     assert (await get_room(client, member, rid))["unread_mentions"] == 0

@@ -393,11 +393,18 @@ def _apply(state: RoomState, event: JSON) -> None:
 
 def _quote_of(target: JSON) -> JSON:
     unsent = target["deleted_at"] is not None
+    readable = not unsent and not target["hidden"]
     return {
         "id": target["id"],
         "seq": target["seq"],
         "sender_id": None if unsent else target["sender_id"],
-        "body": None if unsent or target["hidden"] else reply_preview_text(target["body"]),
+        "body": reply_preview_text(target["body"]) if readable else None,
+        "kind": target["kind"] if readable else None,
+        "attachments": [
+            {"kind": a["kind"], "file_name": a["file_name"]} for a in target["attachments"]
+        ]
+        if readable
+        else [],
     }
 
 

@@ -7,6 +7,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 
+class ReplyFileOut(BaseModel):
+    kind: Literal["image", "video", "audio", "file"]
+    file_name: str
+
+
 class ReplyOut(BaseModel):
     id: int
     seq: int
@@ -14,6 +19,14 @@ class ReplyOut(BaseModel):
     body: str | None = Field(
         description="None when the quoted message is unsent, hidden, or "
         "before the viewer's visible history"
+    )
+    kind: str | None = Field(
+        description="the quoted message's kind (text, file, ...); None when body is None "
+        "for those reasons"
+    )
+    attachments: list[ReplyFileOut] = Field(
+        description="the quoted message's files (kind and name), for a quote such as 사진 or "
+        "파일: name; empty when it has none or cannot be shown"
     )
 
 

@@ -59,6 +59,10 @@ class ReplyPreview:
     seq: int
     sender_id: UserId | None
     body: str | None  # None when the quoted message was unsent or hidden
+    # The quoted message's kind and its files (kind, name), when it is readable: a quote of a
+    # file message without a caption shows 사진 / 파일: name instead of an empty line.
+    kind: str | None = None
+    files: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,10 @@ class MessageView:
                 "seq": self.reply_to.seq,
                 "sender_id": self.reply_to.sender_id,
                 "body": self.reply_to.body,
+                "kind": self.reply_to.kind,
+                "attachments": [
+                    {"kind": kind, "file_name": name} for kind, name in self.reply_to.files
+                ],
             },
             "forwarded": m.forwarded_from_id is not None and not tombstone,
             "mentions": [] if tombstone else list(self.mentions),

@@ -41,6 +41,7 @@ def build_views_txn(
     replies = messages_repo.select_messages_by_id(conn, reply_ids)
     laggards = reads_repo.select_laggards(conn, room_id, max(m.seq for m in msgs))
     file_ids = [m.id for m in msgs if m.kind == "file" and not m.is_unsent]
+    file_ids += [r.id for r in replies.values() if r.kind == "file" and r.id not in file_ids]
     files = files_repo.select_attachments_for_messages(conn, file_ids) if file_ids else {}
     counts = unread_counts(((m.seq, m.sender_id) for m in msgs), laggards)
     views: list[MessageView] = []
@@ -59,6 +60,12 @@ def build_views_txn(
                 seq=target.seq,
                 sender_id=target.sender_id if not target.is_unsent else None,
                 body=reply_preview_text(target.body) if readable else None,
+                kind=target.kind if readable else None,
+                files=tuple(
+                    (a.kind, a.file_name) for a in files.get(target.id, ()) if a.deleted_at is None
+                )
+                if readable
+                else (),
             )
         views.append(
             MessageView(

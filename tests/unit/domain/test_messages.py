@@ -53,7 +53,7 @@ def make_view(message: Message | None = None, **overrides: Any) -> MessageView:
         "message": message or make_message(),
         "mentions": (5,),
         "reactions": (ReactionSummary("heart", 2, (3, 4)),),
-        "reply_to": ReplyPreview(MessageId(9), 2, UserId(3), "원문"),
+        "reply_to": ReplyPreview(MessageId(9), 2, UserId(3), "원문", "text"),
         "unread_count": 1,
     }
     fields.update(overrides)
@@ -162,7 +162,14 @@ def test_wire_shape_of_a_plain_message() -> None:
         "kind": "text",
         "body": "<@5> 회의 10시",
         "system": None,
-        "reply_to": {"id": 9, "seq": 2, "sender_id": 3, "body": "원문"},
+        "reply_to": {
+            "id": 9,
+            "seq": 2,
+            "sender_id": 3,
+            "body": "원문",
+            "kind": "text",
+            "attachments": [],
+        },
         "forwarded": True,
         "mentions": [5],
         "mentions_all": True,

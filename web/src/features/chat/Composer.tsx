@@ -3,7 +3,8 @@ import { useTranslation } from "react-i18next";
 import type { Member, Message } from "../../lib/model";
 import { Icon } from "../../ui/Icon";
 import { AttachmentTray } from "../files/AttachmentTray";
-import type { ArmedSend, UploadItem } from "../files/uploads";
+import { filesPreview } from "../files/preview";
+import { type ArmedSend, type UploadItem, blockingUploads } from "../files/uploads";
 import { CompositionTracker, composerKeyAction } from "./ime";
 import { type MentionCandidate, MentionPicker } from "./MentionPicker";
 import { type PickedMention, encodeMentions, mentionQuery } from "./mentions";
@@ -115,6 +116,8 @@ export function Composer(props: ComposerProps) {
     // Read the DOM value: after compositionend it holds the committed last syllable.
     const raw = ref.current?.value ?? text;
     const withFiles = props.uploads.length > 0;
+    // A file that failed for good would hold the send forever: the tray asks to remove it first.
+    if (withFiles && blockingUploads(props.uploads).length > 0) return;
     // With files, a send waits for them to upload; an empty one while it waits changes nothing.
     if (!raw.trim() && (!withFiles || props.armed)) return;
     const body = raw.trim() ? encodeMentions(raw.replace(/\s+$/u, ""), picked) : "";
@@ -183,7 +186,7 @@ export function Composer(props: ComposerProps) {
       {props.replyTo ? (
         <div className="composer-reply">
           <span className="composer-reply-label">{t("chat.replyTo", { name: props.replyName })}</span>
-          <span className="composer-reply-body">{props.replyTo.body}</span>
+          <span className="composer-reply-body">{props.replyTo.body?.trim() ? props.replyTo.body : (filesPreview(props.replyTo, t) ?? "")}</span>
           <button type="button" className="icon-button" onClick={props.onCancelReply} aria-label={t("chat.cancelReply")}>
             <Icon name="close" size={16} />
           </button>
@@ -243,7 +246,7 @@ export function Composer(props: ComposerProps) {
           onPaste={onPaste}
           maxLength={200000}
         />
-        <button type="button" className="send-button" onClick={send} disabled={!text.trim() && (props.uploads.length === 0 || props.armed !== null)} aria-label={t("chat.send")}>
+        <button type="button" className="send-button" onClick={send} disabled={blockingUploads(props.uploads).length > 0 || (!text.trim() && (props.uploads.length === 0 || props.armed !== null))} aria-label={t("chat.send")}>
           {t("chat.send")}
         </button>
       </div>
