@@ -258,6 +258,42 @@ test("a file with a virus: both sides see it blocked, and nobody can download it
   await b.context.close();
 });
 
+test("a long Korean file name on a phone: nothing leaves the screen and the name keeps its spaces", async ({ browser }) => {
+  const kim = await createUser("김긴이름");
+  const lee = await createUser("이폰화면");
+  const roomId = await createDirectRoom(kim, lee);
+  const m = await newPage(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  await login(m.page, kim);
+  await openRoom(m.page, roomId);
+
+  const name = "2026년 1분기 영업실적 보고서 (최종 수정본) 재무팀 검토 반영 - 인사팀 공유용 사본.pdf";
+  await fileInput(m.page).setInputFiles(fileOnDisk(name, Buffer.from("%PDF-1.4\n" + "0".repeat(2000))));
+  await expect(chip(m.page, name.slice(0, 10))).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  // The right edge of the first match (polled: a pending row is replaced by the sent message).
+  const within = async (selector: string) => {
+    const rightEdge = async () => {
+      const box = await m.page.locator(selector).first().boundingBox();
+      return box ? box.x + box.width : Number.POSITIVE_INFINITY;
+    };
+    await expect.poll(rightEdge, { message: `${selector} within the screen` }).toBeLessThanOrEqual(390);
+  };
+  await within('.composer button:has-text("전송")');
+  await within(".upload-chip");
+  expect(await m.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  // The two halves of a shortened name are separate boxes (innerText puts a line break between
+  // them); the space at the split must survive.
+  const shown = async (loc: ReturnType<Page["locator"]>) => (await loc.locator(".file-name").innerText()).replace(/\n/g, "");
+  expect(await shown(chip(m.page, name.slice(0, 10)))).toBe(name);
+
+  await m.page.getByRole("button", { name: "전송" }).click();
+  const card = m.page.locator(".msg-row.mine .file-card").first();
+  await expect(card).toBeVisible();
+  await within(".msg-row.mine .file-card");
+  expect(await shown(card)).toBe(name);
+  expect(await m.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+  await m.context.close();
+});
+
 test("pause and resume an upload, then continue it after a reload by picking the same file", async ({ browser }) => {
   const kim = await createUser("김이어");
   const lee = await createUser("이기다");

@@ -1,6 +1,6 @@
 import { useTranslation } from "react-i18next";
 import { UploadChip } from "./UploadChip";
-import type { ArmedSend, UploadItem } from "./uploads";
+import { type ArmedSend, type UploadItem, blockingUploads } from "./uploads";
 
 export interface AttachmentTrayProps {
   items: readonly UploadItem[];
@@ -30,6 +30,11 @@ export function AttachmentTray({ items, armed, onPause, onResume, onCancel, onPi
           />
         ))}
       </ul>
+      {blockingUploads(items).length > 0 ? (
+        <p className="form-error tray-blocked" role="alert">
+          {t("files.removeToSend")}
+        </p>
+      ) : null}
       {armed ? (
         <div className="armed-send" role="status">
           <span className="armed-text">

@@ -66,7 +66,7 @@ export function UploadChip({ item, onPause, onResume, onCancel, onPickAgain }: U
             <Icon name="pause" size={18} />
           </button>
         ) : null}
-        {item.state === "paused" || item.state === "failed" ? (
+        {item.state === "paused" || (item.state === "failed" && !item.permanent) ? (
           <button type="button" className="icon-button" onClick={onResume} aria-label={t(item.state === "failed" ? "files.retry" : "files.resume")} title={t(item.state === "failed" ? "files.retry" : "files.resume")}>
             <Icon name={item.state === "failed" ? "retry" : "play"} size={18} />
           </button>

@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../../lib/errors";
 import { FakeTusServer, MemoryStorage, MemoryUrlStorage } from "../../test/fakeTusServer";
-import { type ArmedSend, type UploadDeps, type UploadItem, UploadManager, fingerprintOf, uploadErrorCode } from "./uploads";
+import {
+  type ArmedSend,
+  type UploadDeps,
+  type UploadItem,
+  UploadManager,
+  blockingUploads,
+  fingerprintOf,
+  isPermanentUploadFailure,
+  uploadErrorCode,
+} from "./uploads";
 
 const CHUNK = 1024;
 
@@ -242,6 +251,57 @@ describe("UploadManager (tus over a fake server)", () => {
     await until(m, () => item(m)?.state === "failed");
     expect(item(m)?.errorCode).toBe("storage_full");
     expect(w.server.log).toHaveLength(1);
+  });
+
+  it("a file type the administrator disallowed fails for good: no retry, and a waiting send is taken back", async () => {
+    const w = world();
+    const m = manager(w);
+    const refuse = (req: { method: string }) =>
+      req.method === "POST" ? { status: 400, body: JSON.stringify({ code: "file_type_not_allowed", message: "", data: {} }) } : null;
+    w.server.hooks.intercept = refuse;
+    m.add(7, [fileOf(bytes(10), "setup.exe", "application/x-msdownload")]);
+    m.send(7, { body: "설치 파일", draft: "설치 파일", replyToId: null });
+    await until(m, () => item(m)?.state === "failed");
+    expect(item(m)).toMatchObject({ errorCode: "file_type_not_allowed", permanent: true });
+    expect(w.server.log).toHaveLength(1);
+    // The send would have waited forever: the caption goes back to the composer.
+    expect(m.getState().armed).toEqual({});
+    expect(w.abandoned).toEqual([{ roomId: 7, send: { body: "설치 파일", draft: "설치 파일", replyToId: null } }]);
+    expect(blockingUploads(m.forRoom(7))).toHaveLength(1);
+    // Retry does nothing, and a new send is refused while the file is in the tray.
+    m.resume("local-1");
+    expect(item(m)?.state).toBe("failed");
+    expect(w.server.log).toHaveLength(1);
+    expect(m.send(7, { body: "다시", draft: "다시", replyToId: null })).toBe(false);
+    expect(m.getState().armed).toEqual({});
+    // Once it is removed, the room's other files send as usual.
+    w.server.hooks = {};
+    await m.cancel("local-1");
+    m.add(7, [fileOf(bytes(10), "ok.pdf")]);
+    expect(m.send(7, { body: "자료", draft: "자료", replyToId: null })).toBe(true);
+    await until(m, () => m.forRoom(7).length === 0);
+    expect(w.ready.map((r) => r.send.body)).toEqual(["자료"]);
+  });
+
+  it("a failure that can pass later keeps Retry (5xx, 429, 404)", async () => {
+    const w = world();
+    const m = manager(w);
+    w.server.hooks.intercept = (req) =>
+      req.method === "POST" ? { status: 507, body: JSON.stringify({ code: "storage_full", message: "", data: {} }) } : null;
+    m.add(7, [fileOf(bytes(10))]);
+    m.send(7, { body: "캡션", draft: "캡션", replyToId: null });
+    await until(m, () => item(m)?.state === "failed");
+    expect(item(m)?.permanent).toBe(false);
+    expect(m.getState().armed[7]?.body).toBe("캡션");
+    w.server.hooks = {};
+    m.resume("local-1");
+    await until(m, () => m.forRoom(7).length === 0);
+    expect(w.ready).toHaveLength(1);
+  });
+
+  it("classifies statuses: 4xx other than 401/404/408/409/423/429 cannot pass on a retry", () => {
+    for (const status of [400, 403, 413, 415, 422]) expect(isPermanentUploadFailure(status)).toBe(true);
+    for (const status of [0, 401, 404, 408, 409, 423, 429, 500, 503, 507]) expect(isPermanentUploadFailure(status)).toBe(false);
   });
 
   it("cancel deletes the upload on the server (tus termination)", async () => {

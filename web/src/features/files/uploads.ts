@@ -27,6 +27,11 @@ export interface UploadItem {
   /** For `upload_ids`, once done. */
   uploadId: string | null;
   errorCode: string | null;
+  /**
+   * The failure cannot pass on a retry (the server refused the file itself, e.g. a file type the
+   * administrator disallowed): no Retry, and a waiting send is taken back until the file is removed.
+   */
+  permanent?: boolean;
   /** An object URL of a picked image, for the chip's preview (none after a reload). */
   previewUrl: string | null;
 }
@@ -129,7 +134,7 @@ export class UploadManager extends Store<UploadsState> {
       );
       if (waiting) {
         this.files.set(waiting.localId, file);
-        this.patch(waiting.localId, { state: "queued", errorCode: null, previewUrl: this.preview(file) });
+        this.patch(waiting.localId, { state: "queued", errorCode: null, permanent: false, previewUrl: this.preview(file) });
         continue;
       }
       if (this.forRoom(roomId).length >= MAX_UPLOADS_PER_MESSAGE) {
@@ -172,7 +177,8 @@ export class UploadManager extends Store<UploadsState> {
     const item = this.get(localId);
     if (!item || !this.files.has(localId)) return;
     if (item.state !== "paused" && item.state !== "failed") return;
-    this.patch(localId, { state: "queued", errorCode: null });
+    if (item.state === "failed" && item.permanent) return;
+    this.patch(localId, { state: "queued", errorCode: null, permanent: false });
     this.pump();
   }
 
@@ -209,6 +215,8 @@ export class UploadManager extends Store<UploadsState> {
    */
   send(roomId: number, send: ArmedSend): boolean {
     if (this.forRoom(roomId).length === 0) return false;
+    // A file that failed for good would hold the send forever: the user removes it first.
+    if (blockingUploads(this.forRoom(roomId)).length > 0) return false;
     // Sending again while waiting adds to the caption instead of replacing it.
     const waiting = this.getState().armed[roomId];
     const next: ArmedSend = waiting
@@ -252,6 +260,7 @@ export class UploadManager extends Store<UploadsState> {
         state: i.state === "done" ? "done" : "interrupted",
         sent: i.state === "done" ? i.size : 0,
         errorCode: null,
+        permanent: false,
         previewUrl: null,
       }));
     this.setState((s) => ({ items: [...restored, ...s.items], armed: { ...journal.armed, ...s.armed } }));
@@ -428,16 +437,24 @@ export class UploadManager extends Store<UploadsState> {
         if (code === "session_expired") this.deps.tokens.end("session_expired");
         // A 4xx other than the ones retried above: this server upload is unusable; a retry
         // creates a new one (tus asks for the old one's offset first and drops it on a 4xx).
-        this.fail(localId, code);
+        // Some 4xx refuse the file itself (type, size, quota): those never pass on a retry.
+        this.fail(localId, code, isPermanentUploadFailure(uploadErrorStatus(error)));
       },
       ...this.deps.tusOptions,
     };
   }
 
-  private fail(localId: string, code: string): void {
+  private fail(localId: string, code: string, permanent = false): void {
     this.release(localId);
-    if (this.get(localId)) this.patch(localId, { state: "failed", errorCode: code });
+    const item = this.get(localId);
+    if (item) this.patch(localId, { state: "failed", errorCode: code, permanent });
     this.pump();
+    // A send waiting for this file would wait forever: the caption goes back to the composer,
+    // and sending again is refused until the file is removed (see `blockingUploads`).
+    if (item && permanent) {
+      const armed = this.disarm(item.roomId);
+      if (armed) this.deps.onAbandoned(item.roomId, armed);
+    }
   }
 
   private checkArmed(roomId: number): void {
@@ -545,6 +562,27 @@ const STATUS_CODES: Record<number, string> = {
   503: "storage_unavailable",
   507: "storage_full",
 };
+
+/**
+ * Whether a failed upload cannot pass on a retry: a 4xx other than 408 (timeout), 409 (stale
+ * offset), 423 (locked) and 429 (too many at once), which pass with time, and other than 401
+ * (the session is refreshed or ends) and 404 (the server forgot the upload: a retry starts a new one).
+ */
+export function isPermanentUploadFailure(status: number): boolean {
+  if (status < 400 || status >= 500) return false;
+  return ![401, 404, 408, 409, 423, 429].includes(status);
+}
+
+/** The HTTP status of a tus or API failure (0 when there was no answer). */
+export function uploadErrorStatus(error: unknown): number {
+  if (error instanceof ApiError) return error.status;
+  return (error as Partial<DetailedError> | null)?.originalResponse?.getStatus() ?? 0;
+}
+
+/** The files that failed for good: a send with them can never go until they are removed. */
+export function blockingUploads(items: readonly UploadItem[]): UploadItem[] {
+  return items.filter((i) => i.state === "failed" && i.permanent === true);
+}
 
 /** The server's error code from a tus failure ({code, message} body), or one from the status. */
 export function uploadErrorCode(error: unknown): string {
