@@ -12,6 +12,16 @@ export interface PendingRowProps {
   onDiscard(): void;
 }
 
+/**
+ * Refusals that the same message can never get past: its files are gone from the server (an
+ * upload expired before the message was sent), so they have to be attached again.
+ */
+const NOT_RETRYABLE = new Set(["upload_not_found"]);
+
+export function canRetry(pending: PendingMessage): boolean {
+  return pending.state === "failed" && !NOT_RETRYABLE.has(pending.error_code ?? "");
+}
+
 /** My message not yet acknowledged: a clock while queued, retry/delete when refused. */
 export function PendingRow({ pending, onRetry, onDiscard }: PendingRowProps) {
   const { t, i18n } = useTranslation();
@@ -23,9 +33,11 @@ export function PendingRow({ pending, onRetry, onDiscard }: PendingRowProps) {
           <span className="bubble-meta">
             {failed ? (
               <span className="pending-actions">
-                <button type="button" onClick={onRetry}>
-                  {t("chat.retry")}
-                </button>
+                {canRetry(pending) ? (
+                  <button type="button" onClick={onRetry}>
+                    {t("chat.retry")}
+                  </button>
+                ) : null}
                 <button type="button" onClick={onDiscard}>
                   {t("common.delete")}
                 </button>

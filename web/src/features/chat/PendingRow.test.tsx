@@ -1,0 +1,48 @@
+import { renderToStaticMarkup } from "react-dom/server";
+import { I18nextProvider } from "react-i18next";
+import { describe, expect, it } from "vitest";
+import { createI18n } from "../../lib/i18n";
+import type { PendingMessage } from "./outbox";
+import { PendingRow, canRetry } from "./PendingRow";
+
+const failed = (error_code: string, files = true): PendingMessage => ({
+  client_msg_id: "cmid-test-0001",
+  room_id: 1,
+  body: "보고서 보냅니다",
+  reply_to_id: null,
+  upload_ids: files ? ["u1"] : undefined,
+  files: files ? [{ name: "보고서.pdf", size: 1200, type: "application/pdf" }] : undefined,
+  created_at: "2026-11-27T00:00:00Z",
+  state: "failed",
+  error_code,
+});
+
+function html(pending: PendingMessage): string {
+  return renderToStaticMarkup(
+    <I18nextProvider i18n={createI18n("ko")}>
+      <PendingRow pending={pending} onRetry={() => undefined} onDiscard={() => undefined} />
+    </I18nextProvider>,
+  );
+}
+
+describe("a message the server refused", () => {
+  it("offers 재전송 and 삭제 when sending again can work", () => {
+    const out = html(failed("rate_limited"));
+    expect(out).toContain(">재전송<");
+    expect(out).toContain(">삭제<");
+    expect(canRetry(failed("storage_unavailable"))).toBe(true);
+  });
+
+  it("offers only 삭제 when its files are gone from the server (the upload expired), and says to attach them again", () => {
+    const out = html(failed("upload_not_found"));
+    expect(out).not.toContain(">재전송<");
+    expect(out).toContain(">삭제<");
+    expect(out).toContain("다시 올려 주세요");
+    expect(canRetry(failed("upload_not_found"))).toBe(false);
+  });
+
+  it("a message still on its way offers neither", () => {
+    expect(canRetry({ ...failed("x"), state: "pending" })).toBe(false);
+    expect(html({ ...failed("x"), state: "pending" })).not.toContain("재전송");
+  });
+});
