@@ -43,6 +43,34 @@ function makeOutbox(storage: PendingStorage, server: ReturnType<typeof fakeServe
 }
 
 describe("Outbox (pending queue)", () => {
+  it("stores a message before showing it (a reload right after Enter keeps it), and shows it when it cannot be stored", async () => {
+    const server = fakeServer();
+    server.setDown(true);
+    const storage = new MemoryPendingStorage();
+    let shownWhenStored: boolean | null = null;
+    const outbox = makeOutbox(
+      {
+        all: () => storage.all(),
+        delete: (id) => storage.delete(id),
+        put: async (m) => {
+          shownWhenStored = outbox.getState().items.some((i) => i.client_msg_id === m.client_msg_id);
+          await storage.put(m);
+        },
+      },
+      server,
+    );
+    await outbox.enqueue(1, "저장 먼저");
+    expect(shownWhenStored).toBe(false);
+    expect(outbox.getState().items.map((i) => i.body)).toEqual(["저장 먼저"]);
+
+    const broken = makeOutbox(
+      { all: async () => [], delete: async () => undefined, put: async () => Promise.reject(new Error("QuotaExceededError")) },
+      server,
+    );
+    await broken.enqueue(1, "저장 못 해도 보임");
+    expect(broken.getState().items.map((i) => i.body)).toEqual(["저장 못 해도 보임"]);
+  });
+
   it("sends in order and forgets a message once acknowledged", async () => {
     const server = fakeServer();
     const storage = new MemoryPendingStorage();

@@ -89,8 +89,15 @@ export class Outbox extends Store<OutboxState> {
       state: "pending",
       error_code: null,
     };
+    // Stored first, then shown: a message shown as pending survives a reload or a closed tab
+    // right after Enter (an IndexedDB write takes a few ms). If the browser cannot store it, it
+    // is shown and sent all the same; it only lives as long as the page then.
+    try {
+      await this.deps.storage.put(item);
+    } catch {
+      // no persistent storage (private mode, quota): keep going in memory
+    }
     this.setState((s) => ({ ...s, items: [...s.items, item] }));
-    await this.deps.storage.put(item);
     void this.flush();
     return item;
   }
