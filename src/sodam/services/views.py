@@ -41,7 +41,8 @@ def build_views_txn(
     replies = messages_repo.select_messages_by_id(conn, reply_ids)
     laggards = reads_repo.select_laggards(conn, room_id, max(m.seq for m in msgs))
     file_ids = [m.id for m in msgs if m.kind == "file" and not m.is_unsent]
-    file_ids += [r.id for r in replies.values() if r.kind == "file" and r.id not in file_ids]
+    quoted_files = {r.id for r in replies.values() if r.kind == "file"} - set(file_ids)
+    file_ids += sorted(quoted_files)  # the quotes name the files of the messages they quote
     files = files_repo.select_attachments_for_messages(conn, file_ids) if file_ids else {}
     counts = unread_counts(((m.seq, m.sender_id) for m in msgs), laggards)
     views: list[MessageView] = []

@@ -95,8 +95,6 @@ export function ChatView({ roomId }: { roomId: number }) {
     if (timeline?.loaded) session.markRead(roomId);
   }, [timeline?.loaded, messages.length, roomId, session]);
 
-  // Replies quote the original by id; the server's quote has no files, the timeline's message has.
-  const messagesById = useMemo(() => new Map(messages.map((m) => [m.id, m])), [messages]);
   const pending = useMemo(() => outboxItems.filter((p) => p.room_id === roomId), [outboxItems, roomId]);
   const uploads = useMemo(() => uploadItems.filter((u) => u.roomId === roomId), [uploadItems, roomId]);
 
@@ -210,7 +208,6 @@ export function ChatView({ roomId }: { roomId: number }) {
           return (
             <MessageRow
               message={m}
-              replied={m.reply_to ? (messagesById.get(m.reply_to.id) ?? null) : null}
               mine={row.mine}
               first={row.first}
               last={row.last}
@@ -237,7 +234,7 @@ export function ChatView({ roomId }: { roomId: number }) {
         }
       }
     },
-    [t, nameOf, session, haveReads, readIndex, presence, canModerate, onReact, act, roomId, jump, onOpenMedia, messagesById],
+    [t, nameOf, session, haveReads, readIndex, presence, canModerate, onReact, act, roomId, jump, onOpenMedia],
   );
 
   if (!room) {

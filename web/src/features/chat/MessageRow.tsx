@@ -13,8 +13,6 @@ import { ReplyQuote } from "./ReplyQuote";
 
 export interface MessageRowProps {
   message: Message;
-  /** The message this one replies to, when it is in the loaded timeline. */
-  replied?: Message | null;
   mine: boolean;
   first: boolean;
   last: boolean;
@@ -97,7 +95,7 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
             ) : (
               <>
                 {m.forwarded ? <span className="forwarded">{t("chat.forwarded")}</span> : null}
-                {m.reply_to ? <ReplyQuote reply={m.reply_to} original={props.replied} nameOf={props.nameOf} onJump={props.onJump} /> : null}
+                {m.reply_to ? <ReplyQuote reply={m.reply_to} nameOf={props.nameOf} onJump={props.onJump} /> : null}
                 {files.length > 0 ? (
                   <MessageAttachments attachments={files} mine={mine} onOpen={(id) => props.onOpenMedia(m, id)} />
                 ) : null}
