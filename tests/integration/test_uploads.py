@@ -4,6 +4,7 @@ protocol answers, limits while streaming, resuming, sha256 and sniffing, ownersh
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from sodam.app import Overrides, build_app
 from sodam.config import Settings
 from sodam.db import files as files_repo
 from sodam.domain.clock import FakeClock
+from sodam.domain.files import DEFAULT_FILE_NAME
 from sodam.errors import Unavailable
 from sodam.files.base import StorageFull, UploadState
 from sodam.files.local import LocalBlobStore
@@ -240,9 +242,22 @@ async def test_file_names_are_kept_as_metadata_only(
         assert ".." not in p.relative_to(settings.files_dir).parts
 
 
-def _decode(header: str) -> str:
-    import base64
+async def test_a_missing_or_blank_name_gets_the_same_default(
+    client: httpx.AsyncClient, alice: LoggedIn
+) -> None:
+    """No filename metadata, an empty one and a whitespace-only one all show the same name."""
+    blank = "filename " + base64.b64encode(b"   ").decode()
+    for meta in (None, "filename", blank):
+        headers = {**alice.headers, **TUS, "Upload-Length": "1"}
+        if meta is not None:
+            headers["Upload-Metadata"] = meta
+        path = upload_path(await client.post("/api/uploads", headers=headers))
+        r = await client.head(path, headers={**alice.headers, **TUS})
+        assert _decode(r.headers["upload-metadata"]) == DEFAULT_FILE_NAME, meta
+        await client.delete(path, headers={**alice.headers, **TUS})
 
+
+def _decode(header: str) -> str:
     return base64.b64decode(header.split(" ", 1)[1]).decode()
 
 

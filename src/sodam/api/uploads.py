@@ -166,7 +166,7 @@ async def create(request: Request, principal: CurrentPrincipal, uploads: Uploads
             raise InvalidInput("upload_length_required", "Upload-Length is required.")
         length = _int_header(request, "Upload-Length")
         metadata = parse_metadata(request.headers.get("upload-metadata"))
-        file_name = metadata.get("filename") or "file"
+        file_name = metadata.get("filename", "")  # cleaned to the default name when blank
         has_body = request.headers.get("content-type", "").startswith(OFFSET_CONTENT_TYPE) and (
             _content_length(request) != 0
         )
