@@ -294,6 +294,27 @@ test("a long Korean file name on a phone: nothing leaves the screen and the name
   await m.context.close();
 });
 
+test("twelve files at once: one message names the two left out, and it goes once a file is removed", async ({ browser }) => {
+  const kim = await createUser("김열두개");
+  const lee = await createUser("이받는이");
+  const roomId = await createDirectRoom(kim, lee);
+  const k = await newPage(browser);
+  await login(k.page, kim);
+  await openRoom(k.page, roomId);
+
+  const paths = Array.from({ length: 12 }, (_, i) => fileOnDisk(`메모${String(i + 1).padStart(2, "0")}.txt`, Buffer.from(`메모 ${i + 1}\n`)));
+  await fileInput(k.page).setInputFiles(paths);
+  await expect(k.page.locator(".upload-chip")).toHaveCount(10);
+  const refusal = k.page.getByRole("alert").filter({ hasText: "제외했습니다" });
+  await expect(refusal).toHaveText("한 번에 10개까지 보낼 수 있어 메모11.txt 및 메모12.txt 파일은 제외했습니다.");
+  await expect(k.page.getByRole("alert").filter({ hasText: "10개까지" })).toHaveCount(1);
+
+  await chip(k.page, "메모01.txt").getByRole("button", { name: "메모01.txt 빼기" }).click();
+  await expect(k.page.locator(".upload-chip")).toHaveCount(9);
+  await expect(refusal).toHaveCount(0);
+  await k.context.close();
+});
+
 test("pause and resume an upload, then continue it after a reload by picking the same file", async ({ browser }) => {
   const kim = await createUser("김이어");
   const lee = await createUser("이기다");

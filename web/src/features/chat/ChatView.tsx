@@ -9,6 +9,7 @@ import { Avatar } from "../../ui/Avatar";
 import { Icon } from "../../ui/Icon";
 import { formatBytes } from "../files/format";
 import type { LightboxItem } from "../files/Lightbox";
+import { rejectionText } from "../files/rejections";
 import { MAX_UPLOADS_PER_MESSAGE, attachmentsOf } from "../files/types";
 import { roomName } from "../rooms/roomName";
 import { useMembers } from "../rooms/useMembers";
@@ -101,18 +102,8 @@ export function ChatView({ roomId }: { roomId: number }) {
   const addFiles = useCallback(
     (files: File[]) => {
       const rejected = session.uploads.add(roomId, files);
-      const max = formatBytes(session.maxAttachmentBytes(), i18n.language);
-      setFileError(
-        rejected.length === 0
-          ? null
-          : rejected
-              .map((r) =>
-                r.code === "too_large"
-                  ? t("files.tooLarge", { name: r.name, max })
-                  : t("files.tooMany", { name: r.name, max: MAX_UPLOADS_PER_MESSAGE }),
-              )
-              .join(" "),
-      );
+      const maxSize = formatBytes(session.maxAttachmentBytes(), i18n.language);
+      setFileError(rejectionText(rejected, t, i18n.language, { maxSize, maxCount: MAX_UPLOADS_PER_MESSAGE }));
     },
     [roomId, session, t, i18n.language],
   );
@@ -400,7 +391,11 @@ export function ChatView({ roomId }: { roomId: number }) {
         uploadActions={{
           pause: (id) => session.uploads.pause(id),
           resume: (id) => session.uploads.resume(id),
-          cancel: (id) => void session.uploads.cancel(id),
+          cancel: (id) => {
+            // The refusal message was about the tray as it was; once files are removed it misleads.
+            setFileError(null);
+            void session.uploads.cancel(id);
+          },
           disarm: () => {
             const taken = session.uploads.disarm(roomId);
             if (taken) session.restoreDraft(roomId, taken.draft);

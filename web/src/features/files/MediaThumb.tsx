@@ -67,7 +67,7 @@ export function MediaThumb({ attachment: a, width, height, cover = false, onOpen
       ) : null}
       {a.scan_state !== "clean" ? (
         <span className="thumb-scan">
-          <ScanBadge attachment={a} />
+          <ScanBadge attachment={a} compact />
         </span>
       ) : null}
     </button>
