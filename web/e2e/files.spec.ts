@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { type Page, expect, test } from "@playwright/test";
 import { eicarTestString } from "./global-setup";
-import { composer, createDirectRoom, createUser, login, newPage, openRoom, screenshot } from "./support";
+import { baseURL, composer, createDirectRoom, createUser, login, newPage, openRoom, screenshot, tokenFor } from "./support";
 
 // Files (docs/files.md): tus uploads from the composer, thumbnails and the viewer, file cards that
 // follow the scan live (a real clamd, started by global-setup.ts), downloads with Korean names,
@@ -312,6 +312,51 @@ test("twelve files at once: one message names the two left out, and it goes once
   await chip(k.page, "메모01.txt").getByRole("button", { name: "메모01.txt 빼기" }).click();
   await expect(k.page.locator(".upload-chip")).toHaveCount(9);
   await expect(refusal).toHaveCount(0);
+  await k.context.close();
+});
+
+test("an upload gone from the server before the send: 다시 올리기 puts the file back and it goes", async ({ browser }) => {
+  const kim = await createUser("김만료");
+  const lee = await createUser("이수신");
+  const roomId = await createDirectRoom(kim, lee);
+  const k = await newPage(browser);
+  await login(k.page, kim);
+  await openRoom(k.page, roomId);
+
+  const name = "출장 정산서.pdf";
+  const data = Buffer.from("%PDF-1.4\n" + "정산 ".repeat(400));
+  await fileInput(k.page).setInputFiles(fileOnDisk(name, data));
+  await expect(chip(k.page, name)).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  // The server loses the finished upload (as when it expires before the message is sent): the
+  // user deletes it from another session with tus termination.
+  const uploadUrl = await k.page.evaluate((userId) => {
+    const journal = JSON.parse(localStorage.getItem(`sodam.uploads.${userId}`) ?? "{}") as { items?: { uploadUrl: string }[] };
+    return journal.items?.[0]?.uploadUrl ?? "";
+  }, kim.id);
+  expect(uploadUrl).toContain("/api/uploads/");
+  const { token } = await tokenFor(kim.username);
+  const gone = await fetch(new URL(new URL(uploadUrl).pathname, baseURL()), {
+    method: "DELETE",
+    headers: { Authorization: `Bearer ${token}`, "Tus-Resumable": "1.0.0" },
+  });
+  expect(gone.status).toBe(204);
+
+  await composer(k.page).fill("3월 출장 정산서입니다");
+  await k.page.getByRole("button", { name: "전송" }).click();
+  const failed = k.page.locator('.msg-row.pending[data-state="failed"]');
+  await expect(failed).toContainText("다시 올려 주세요");
+  await expect(failed.getByRole("button", { name: "재전송" })).toHaveCount(0);
+  await failed.getByRole("button", { name: "다시 올리기" }).click();
+
+  // The file uploads again, the caption is back in the composer, the failed message is gone.
+  await expect(failed).toHaveCount(0);
+  await expect(chip(k.page, name)).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  await expect(composer(k.page)).toHaveValue("3월 출장 정산서입니다");
+  await sendFiles(k.page);
+  const card = k.page.locator(".msg-row.mine .file-card", { hasText: "출장" });
+  await expect(card).toBeVisible();
+  await expect(k.page.locator(".msg-row.mine .bubble-text", { hasText: "3월 출장 정산서입니다" })).toBeVisible();
+  await expect(k.page.locator(".msg-row.pending")).toHaveCount(0);
   await k.context.close();
 });
 

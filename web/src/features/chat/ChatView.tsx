@@ -11,6 +11,7 @@ import { formatBytes } from "../files/format";
 import type { LightboxItem } from "../files/Lightbox";
 import { rejectionText } from "../files/rejections";
 import { MAX_UPLOADS_PER_MESSAGE, attachmentsOf } from "../files/types";
+import type { Rejection } from "../files/uploads";
 import { roomName } from "../rooms/roomName";
 import { useMembers } from "../rooms/useMembers";
 import { useApp, useSession } from "../shell/context";
@@ -99,13 +100,16 @@ export function ChatView({ roomId }: { roomId: number }) {
   const pending = useMemo(() => outboxItems.filter((p) => p.room_id === roomId), [outboxItems, roomId]);
   const uploads = useMemo(() => uploadItems.filter((u) => u.roomId === roomId), [uploadItems, roomId]);
 
-  const addFiles = useCallback(
-    (files: File[]) => {
-      const rejected = session.uploads.add(roomId, files);
+  const showRejections = useCallback(
+    (rejected: Rejection[]) => {
       const maxSize = formatBytes(session.maxAttachmentBytes(), i18n.language);
       setFileError(rejectionText(rejected, t, i18n.language, { maxSize, maxCount: MAX_UPLOADS_PER_MESSAGE }));
     },
-    [roomId, session, t, i18n.language],
+    [session, t, i18n.language],
+  );
+  const addFiles = useCallback(
+    (files: File[]) => showRejections(session.uploads.add(roomId, files)),
+    [roomId, session, showRejections],
   );
 
   // Every picture and video of the loaded history, for the viewer's ←/→.
@@ -191,6 +195,14 @@ export function ChatView({ roomId }: { roomId: number }) {
               pending={row.pending}
               onRetry={() => void session.outbox.retry(row.pending.client_msg_id)}
               onDiscard={() => void session.outbox.discard(row.pending.client_msg_id)}
+              onReattach={
+                session.canReattach(row.pending.client_msg_id)
+                  ? () => {
+                      const rejected = session.reattach(row.pending.client_msg_id);
+                      if (rejected) showRejections(rejected);
+                    }
+                  : undefined
+              }
             />
           );
         case "message": {
@@ -225,7 +237,7 @@ export function ChatView({ roomId }: { roomId: number }) {
         }
       }
     },
-    [t, nameOf, session, haveReads, readIndex, presence, canModerate, onReact, act, roomId, jump, onOpenMedia],
+    [t, nameOf, session, haveReads, readIndex, presence, canModerate, onReact, act, roomId, jump, onOpenMedia, showRejections],
   );
 
   if (!room) {

@@ -17,10 +17,10 @@ const failed = (error_code: string, files = true): PendingMessage => ({
   error_code,
 });
 
-function html(pending: PendingMessage): string {
+function html(pending: PendingMessage, onReattach?: () => void): string {
   return renderToStaticMarkup(
     <I18nextProvider i18n={createI18n("ko")}>
-      <PendingRow pending={pending} onRetry={() => undefined} onDiscard={() => undefined} />
+      <PendingRow pending={pending} onRetry={() => undefined} onDiscard={() => undefined} onReattach={onReattach} />
     </I18nextProvider>,
   );
 }
@@ -39,6 +39,18 @@ describe("a message the server refused", () => {
     expect(out).toContain(">삭제<");
     expect(out).toContain("다시 올려 주세요");
     expect(canRetry(failed("upload_not_found"))).toBe(false);
+    expect(out).not.toContain("다시 올리기");
+  });
+
+  it("offers 다시 올리기 instead when the page still holds its files", () => {
+    const out = html(failed("upload_not_found"), () => undefined);
+    expect(out).toContain(">다시 올리기<");
+    expect(out).toContain(">삭제<");
+    expect(out).not.toContain(">재전송<");
+    // A refusal that a resend can pass keeps 재전송, never both.
+    const retryable = html(failed("rate_limited"), () => undefined);
+    expect(retryable).toContain(">재전송<");
+    expect(retryable).not.toContain("다시 올리기");
   });
 
   it("a message still on its way offers neither", () => {

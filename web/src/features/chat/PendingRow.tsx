@@ -10,6 +10,8 @@ export interface PendingRowProps {
   pending: PendingMessage;
   onRetry(): void;
   onDiscard(): void;
+  /** Puts the files back in the tray to upload again; given when the page still holds them. */
+  onReattach?: () => void;
 }
 
 /**
@@ -23,7 +25,7 @@ export function canRetry(pending: PendingMessage): boolean {
 }
 
 /** My message not yet acknowledged: a clock while queued, retry/delete when refused. */
-export function PendingRow({ pending, onRetry, onDiscard }: PendingRowProps) {
+export function PendingRow({ pending, onRetry, onDiscard, onReattach }: PendingRowProps) {
   const { t, i18n } = useTranslation();
   const failed = pending.state === "failed";
   return (
@@ -36,6 +38,10 @@ export function PendingRow({ pending, onRetry, onDiscard }: PendingRowProps) {
                 {canRetry(pending) ? (
                   <button type="button" onClick={onRetry}>
                     {t("chat.retry")}
+                  </button>
+                ) : onReattach ? (
+                  <button type="button" onClick={onReattach}>
+                    {t("chat.reattach")}
                   </button>
                 ) : null}
                 <button type="button" onClick={onDiscard}>

@@ -30,7 +30,7 @@ interface World {
   storage: MemoryStorage;
   refreshes: number;
   ended: (string | null)[];
-  ready: { roomId: number; send: ArmedSend; items: UploadItem[] }[];
+  ready: { roomId: number; send: ArmedSend; items: UploadItem[]; files: File[] | null }[];
   abandoned: { roomId: number; send: ArmedSend }[];
 }
 
@@ -59,7 +59,7 @@ function manager(w: World, overrides: Partial<UploadDeps> = {}): UploadManager {
     maxBytes: () => 64 * 1024,
     newId: () => `local-${++n}`,
     isOnline: () => true,
-    onReady: (roomId, send, items) => w.ready.push({ roomId, send, items }),
+    onReady: (roomId, send, items, files) => w.ready.push({ roomId, send, items, files }),
     onAbandoned: (roomId, send) => w.abandoned.push({ roomId, send }),
     tusOptions: { httpStack: w.server, urlStorage: w.urls },
     chunkSize: CHUNK,
@@ -202,6 +202,12 @@ describe("UploadManager (tus over a fake server)", () => {
     await m.load();
     expect(m.get("a")).toMatchObject({ state: "done", uploadId: "upA" });
     expect(m.get("b")).toMatchObject({ state: "interrupted", uploadUrl: null, sent: 0 });
+    // The finished one is sent without its file: the page no longer holds it.
+    await m.cancel("b");
+    expect(m.send(7, { body: "", draft: "", replyToId: null })).toBe(true);
+    expect(w.ready).toHaveLength(1);
+    expect(w.ready[0]?.items.map((i) => i.uploadId)).toEqual(["upA"]);
+    expect(w.ready[0]?.files).toBeNull();
   });
 
   it("refreshes the access token once on a 401 and carries on", async () => {
@@ -324,7 +330,8 @@ describe("UploadManager (tus over a fake server)", () => {
   it("a send asked for during the upload goes once every file is done, with all upload ids", async () => {
     const w = world();
     const m = manager(w);
-    m.add(7, [fileOf(bytes(2 * CHUNK), "a.pdf"), fileOf(bytes(CHUNK, 3), "b.pdf")]);
+    const picked = [fileOf(bytes(2 * CHUNK), "a.pdf"), fileOf(bytes(CHUNK, 3), "b.pdf")];
+    m.add(7, picked);
     expect(m.send(7, { body: "자료입니다", draft: "자료입니다", replyToId: null })).toBe(true);
     expect(w.ready).toEqual([]);
     await until(m, () => m.forRoom(7).length === 0);
@@ -333,6 +340,9 @@ describe("UploadManager (tus over a fake server)", () => {
     expect(sent?.roomId).toBe(7);
     expect(sent?.send.body).toBe("자료입니다");
     expect(sent?.items.map((i) => i.uploadId).sort()).toEqual(["up1", "up2"]);
+    // The picked files go along, in the items' order, to be attached again if the send is refused.
+    expect(sent?.files).toEqual(picked);
+    expect(sent?.files?.map((f) => f.name)).toEqual(sent?.items.map((i) => i.name));
     expect(m.forRoom(7)).toEqual([]);
     expect(m.getState().armed).toEqual({});
   });

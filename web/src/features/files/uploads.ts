@@ -68,8 +68,12 @@ export interface UploadDeps {
   maxBytes(): number;
   newId(): string;
   isOnline(): boolean;
-  /** Every file of an armed room is done: send the message (the manager has let go of them). */
-  onReady(roomId: number, send: ArmedSend, items: UploadItem[]): void;
+  /**
+   * Every file of an armed room is done: send the message (the manager has let go of them).
+   * `files` are the picked files in the same order when the page still holds every one of them
+   * (not after a reload), so they can be attached again if the server refuses the send.
+   */
+  onReady(roomId: number, send: ArmedSend, items: UploadItem[], files: File[] | null): void;
   /** The last file of an armed room was cancelled: the caption goes back to the composer. */
   onAbandoned(roomId: number, send: ArmedSend): void;
   createPreview?(file: File): string | null;
@@ -421,7 +425,7 @@ export class UploadManager extends Store<UploadsState> {
       onSuccess: () => {
         const url = upload()?.url ?? this.get(localId)?.uploadUrl ?? null;
         this.release(localId);
-        this.files.delete(localId);
+        // The File stays until the item leaves the tray: it goes along with the send (onReady).
         this.uploads.delete(localId);
         if (!url) {
           this.fail(localId, "upload_failed");
@@ -461,9 +465,11 @@ export class UploadManager extends Store<UploadsState> {
     const armed = this.getState().armed[roomId];
     const items = this.forRoom(roomId);
     if (!armed || items.length === 0 || !items.every((i) => i.state === "done")) return;
+    const held = items.map((i) => this.files.get(i.localId));
+    const files = held.every((f): f is File => f !== undefined) ? held : null;
     for (const item of items) this.forgetLocal(item.localId);
     this.disarm(roomId);
-    this.deps.onReady(roomId, armed, items);
+    this.deps.onReady(roomId, armed, items, files);
   }
 
   private forgetLocal(localId: string): void {

@@ -7,6 +7,7 @@ import type { AuthStore } from "../auth/authStore";
 import { Drafts } from "../chat/drafts";
 import { IdbPendingStorage } from "../chat/idbPendingStorage";
 import { Outbox, MemoryPendingStorage, type PendingStorage } from "../chat/outbox";
+import { SentFiles } from "../chat/sentFiles";
 import { TimelinesStore } from "../chat/timelineStore";
 import { TypingStore } from "../chat/typingStore";
 import { PeopleStore } from "../people/peopleStore";
@@ -19,7 +20,7 @@ import { DrawerStore } from "../files/drawerStore";
 import { type FilesApi, UPLOADS_ENDPOINT, createFilesApi } from "../files/filesApi";
 import { DEFAULT_ATTACHMENT_MAX_BYTES } from "../files/types";
 import type { MediaAccess } from "../files/useMedia";
-import { type ArmedSend, UploadManager } from "../files/uploads";
+import { type ArmedSend, type Rejection, UploadManager } from "../files/uploads";
 import { SnapshotCache } from "./snapshot";
 
 /** The media cookie lives as long as the access token: refresh it this long before. */
@@ -72,6 +73,7 @@ export class Session {
   readonly sync: SyncEngine;
   readonly view = new ValueStore<ViewState>({ roomId: null, atBottom: true, visible: true });
   private readonly readSent = new Map<number, number>();
+  private readonly sentFiles = new SentFiles();
   private readonly snapshot: SnapshotCache;
   private fresh = { rooms: false, people: false };
   private saveTimer: number | null = null;
@@ -150,6 +152,9 @@ export class Session {
       newId: () => crypto.randomUUID(),
       now: () => new Date(deps.now()),
     });
+    this.outbox.subscribe(() =>
+      this.sentFiles.keepOnly(new Set(this.outbox.getState().items.map((i) => i.client_msg_id))),
+    );
     this.uploads = new UploadManager({
       userId: deps.userId,
       tokens: deps.auth,
@@ -160,11 +165,17 @@ export class Session {
       maxBytes: () => this.attachmentMaxBytes,
       newId: () => crypto.randomUUID(),
       isOnline: deps.isNetworkOnline,
-      onReady: (roomId, send, items) => {
-        void this.outbox.enqueue(roomId, send.body, send.replyToId, {
-          uploadIds: items.map((i) => i.uploadId ?? "").filter(Boolean),
-          files: items.map((i) => ({ name: i.name, size: i.size, type: i.type })),
-        });
+      onReady: (roomId, send, items, files) => {
+        void this.outbox
+          .enqueue(roomId, send.body, send.replyToId, {
+            uploadIds: items.map((i) => i.uploadId ?? "").filter(Boolean),
+            files: items.map((i) => ({ name: i.name, size: i.size, type: i.type })),
+          })
+          .then((pending) => {
+            // Held only while the message waits (it may already be sent by now).
+            const waiting = this.outbox.getState().items.some((i) => i.client_msg_id === pending.client_msg_id);
+            if (files && waiting) this.sentFiles.hold(pending.client_msg_id, { files, draft: send.draft });
+          });
       },
       onAbandoned: (roomId, send) => this.restoreDraft(roomId, send.draft),
       createPreview: (file) => URL.createObjectURL(file),
@@ -365,6 +376,27 @@ export class Session {
    */
   sendFiles(roomId: number, send: ArmedSend): boolean {
     return this.uploads.send(roomId, send);
+  }
+
+  /** Whether a failed file message can go back to the tray (the page still holds its files). */
+  canReattach(clientMsgId: string): boolean {
+    return this.sentFiles.get(clientMsgId) !== null;
+  }
+
+  /**
+   * A file message refused because its uploads are gone: its files go back to the room's tray
+   * and upload again, its caption back to the composer, and the failed message is deleted.
+   * Returns the files the tray refused (it may have filled up meanwhile), or null when the page
+   * no longer holds the files.
+   */
+  reattach(clientMsgId: string): Rejection[] | null {
+    const pending = this.outbox.getState().items.find((i) => i.client_msg_id === clientMsgId);
+    const held = this.sentFiles.get(clientMsgId);
+    if (!pending || !held) return null;
+    void this.outbox.discard(clientMsgId);
+    const rejected = this.uploads.add(pending.room_id, held.files);
+    this.restoreDraft(pending.room_id, held.draft);
+    return rejected;
   }
 
   /** Gives a caption back to the room's composer (appended to whatever was typed since). */

@@ -70,6 +70,7 @@ export const en: DeepStrings<Messages> & Record<string, unknown> = {
     send: "Send",
     sending: "Sending",
     retry: "Resend",
+    reattach: "Upload again",
     history: "Conversation",
     unsent: "This message was deleted.",
     hidden: "Hidden by the chat's owner.",

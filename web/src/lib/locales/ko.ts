@@ -63,6 +63,7 @@ export const ko = {
     send: "전송",
     sending: "보내는 중",
     retry: "재전송",
+    reattach: "다시 올리기",
     history: "대화 내용",
     unsent: "삭제된 메시지입니다.",
     hidden: "방장이 가린 메시지입니다.",
