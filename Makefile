@@ -109,7 +109,8 @@ $(addprefix bench-,$(BENCH_SCENARIOS)): bench-%: $(VENV)/.dev-installed deps-sys
 	$(BENCH) $* $(BENCH_ARGS)
 
 # File upload benchmark (bench/files; docs/performance.md "Files"): a 300 MiB tus upload to local
-# disk and to S3 (a moto server it starts), and 50 concurrent 10 MiB uploads while two users chat.
+# disk and to S3 (a moto server it starts; BENCH_ARGS="--s3-server s3rver" for s3rver, installed
+# from bench/files/s3rver on first use), and 50 concurrent 10 MiB uploads while two users chat.
 # Each run starts its own server; results in bench/results/files*-<time>.json.
 # BENCH_ARGS passes options through, e.g. BENCH_ARGS="--repeat 5 --chunk-mib 8".
 BENCH_FILES := $(BIN)/python -m bench.files

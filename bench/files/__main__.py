@@ -59,7 +59,11 @@ def about(name: str, args: argparse.Namespace) -> str:
                 else ""
             )
         )
-    where = "SQLite + local disk" if name == "local" else "S3 (a moto server on this machine)"
+    where = (
+        "SQLite + local disk"
+        if name == "local"
+        else f"S3 (a {args.s3_server} server on this machine)"
+    )
     return f"one {args.size_mib} MiB tus upload over loopback to {where}"
 
 
@@ -99,6 +103,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--moto-buffer-mib",
         type=int,
         help="moto keeps objects up to this size in memory (default: above 5 MiB on disk)",
+    )
+    p.add_argument(
+        "--s3-server",
+        choices=stacks.S3_SERVERS,
+        default="moto",
+        help="s3: the S3 server the run starts (moto, as the tests use; s3rver, an npm package "
+        "that completes multipart uploads by streaming the parts, much faster than moto)",
     )
     p.add_argument("--rev", help="run the server from this git revision (git archive)")
     p.add_argument("--source", type=Path, help="run the server from this src/ directory")
@@ -163,6 +174,7 @@ async def run_concurrent_repeats(
                 breakdown=args.breakdown,
                 moto_key_buffer=args.moto_buffer_mib * MiB if args.moto_buffer_mib else None,
                 split=args.layout == "split",
+                s3_server=args.s3_server,
             )
             described = stack.describe()
             described["layout"] = args.layout
@@ -263,6 +275,7 @@ async def run_scenario(name: str, args: argparse.Namespace, workdir: Path) -> di
             keep=args.keep,
             breakdown=args.breakdown,
             moto_key_buffer=args.moto_buffer_mib * MiB if args.moto_buffer_mib else None,
+            s3_server=args.s3_server,
         )
     return {
         "scenario": "files" if name in ("local", "s3") else f"files-{name}",

@@ -138,7 +138,7 @@ SINGLE_HEADER = [
     "loop waiting for a CPU s",
     "server RSS MiB before → peak",
     "growth MB",
-    "moto CPU; RSS MiB before → peak",
+    "S3 server CPU; RSS MiB before → peak",
     "generator CPU %",
     "others CPU %",
     "loadavg",

@@ -130,6 +130,7 @@ async def run_single(
     keep: bool,
     breakdown: bool,
     moto_key_buffer: int | None = None,
+    s3_server: str = "moto",
 ) -> dict[str, Any]:
     print(f"[files-{store}] writing a {size / MB:.0f} MB test file ...", file=sys.stderr)
     file = await asyncio.to_thread(make_file, workdir / "upload.bin", size)
@@ -147,6 +148,7 @@ async def run_single(
                 keep=keep,
                 breakdown=breakdown,
                 moto_key_buffer=moto_key_buffer,
+                s3_server=s3_server,
             )
             target = Target(
                 url=stack.url,

@@ -1,5 +1,9 @@
 """The servers a files benchmark run starts: ``sodam serve`` (SQLite) on local disk or on S3, and
-for S3 a moto server (in memory, like the test suite's: tests/support/motoserver.py).
+for S3 an S3-compatible server: moto (in memory, like the test suite's:
+tests/support/motoserver.py) by default, or s3rver (``--s3-server s3rver``: an npm package that
+keeps objects on disk and joins multipart parts by streaming them, much faster at
+CompleteMultipartUpload than moto, which joins them in Python; installed from
+bench/files/s3rver/package-lock.json on first use).
 
 ``sodam serve`` is started by bench/chat/servers.py (temporary data directory, SQLite in WAL with
 ``synchronous=FULL``, teardown by PID); the S3 settings point it at the moto server started here.
@@ -14,11 +18,12 @@ import http.client
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,12 +33,22 @@ from bench.chat.servers import Stack, free_port, start_embedded, start_pg_two_no
 MOTO_ACCESS_KEY_ID = "sodam-bench"
 MOTO_SECRET_ACCESS_KEY = "sodam-bench-secret"  # moto accepts any credentials  # noqa: S105
 MOTO_BUCKET = "sodam-bench"
+# s3rver checks signatures against its one built-in key pair.
+S3RVER_KEY = "S3RVER"
+S3RVER_DIR = Path(__file__).resolve().parent / "s3rver"
+S3_SERVERS = ("moto", "s3rver")
 
 
 @dataclass
 class Moto:
+    """An S3 server process the run started (moto, or s3rver with ``kind="s3rver"``)."""
+
     url: str
     process: subprocess.Popen[bytes]
+    kind: str = "moto"
+    access_key_id: str = MOTO_ACCESS_KEY_ID
+    secret_access_key: str = MOTO_SECRET_ACCESS_KEY
+    data_dir: Path | None = None
 
     @property
     def pid(self) -> int:
@@ -47,6 +62,8 @@ class Moto:
             except subprocess.TimeoutExpired:
                 os.kill(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
+        if self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def _answers(port: int) -> bool:
@@ -78,22 +95,79 @@ def start_moto(key_buffer_bytes: int | None = None) -> Moto:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    moto = Moto(url=f"http://127.0.0.1:{port}", process=process)
+    return _started(Moto(url=f"http://127.0.0.1:{port}", process=process), lambda: _answers(port))
+
+
+def _started(server: Moto, ready: Callable[[], bool]) -> Moto:
+    """Waits (up to a minute) until the server answers; stops it if it exits or never does."""
     deadline = time.monotonic() + 60
-    while not _answers(port):
-        if process.poll() is not None or time.monotonic() > deadline:
-            moto.stop()
-            raise RuntimeError("moto_server did not start")
+    while not ready():
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"{server.kind} did not start")
         time.sleep(0.05)  # polling a starting server
-    return moto
+    return server
+
+
+def _listens(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
+def start_s3rver() -> Moto:
+    """s3rver (bench/files/s3rver, ``npm ci`` on first use) on a free port, its objects in a
+    temporary directory removed at ``stop()``, the bucket created at start."""
+    binary = S3RVER_DIR / "node_modules" / ".bin" / "s3rver"
+    if not binary.exists():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"],  # noqa: S607 -- npm from PATH
+            cwd=S3RVER_DIR,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    data_dir = Path(tempfile.mkdtemp(prefix="sodam-bench-s3rver-"))
+    port = free_port()
+    process = subprocess.Popen(  # noqa: S603 -- our own arguments
+        [
+            str(binary),
+            "-d",
+            str(data_dir),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-s",
+            "--configure-bucket",
+            MOTO_BUCKET,
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    server = Moto(
+        url=f"http://127.0.0.1:{port}",
+        process=process,
+        kind="s3rver",
+        access_key_id=S3RVER_KEY,
+        secret_access_key=S3RVER_KEY,
+        data_dir=data_dir,
+    )
+    return _started(server, lambda: _listens(port))
+
+
+def start_s3_server(kind: str, key_buffer_bytes: int | None = None) -> Moto:
+    if kind == "s3rver":
+        return start_s3rver()
+    return start_moto(key_buffer_bytes)
 
 
 def s3_env(moto: Moto) -> dict[str, str]:
     return {
         "SODAM_S3__ENDPOINT_URL": moto.url,
         "SODAM_S3__BUCKET": MOTO_BUCKET,
-        "SODAM_S3__ACCESS_KEY_ID": MOTO_ACCESS_KEY_ID,
-        "SODAM_S3__SECRET_ACCESS_KEY": MOTO_SECRET_ACCESS_KEY,
+        "SODAM_S3__ACCESS_KEY_ID": moto.access_key_id,
+        "SODAM_S3__SECRET_ACCESS_KEY": moto.secret_access_key,
         "SODAM_S3__CREATE_BUCKET": "true",
     }
 
@@ -134,11 +208,14 @@ class FilesStack:
         out = self.sodam.describe()
         out["store"] = self.store
         if self.moto is not None:
-            out["moto"] = {
+            server: dict[str, object] = {
+                "kind": self.moto.kind,
                 "url": self.moto.url,
                 "pid": self.moto.pid,
-                "key_buffer_bytes": self.moto_key_buffer or "default (5 MiB - 1 KiB)",
             }
+            if self.moto.kind == "moto":
+                server["key_buffer_bytes"] = self.moto_key_buffer or "default (5 MiB - 1 KiB)"
+            out["moto"] = server
         return out
 
 
@@ -171,11 +248,12 @@ def start(
     breakdown: bool = False,
     moto_key_buffer: int | None = None,
     split: bool = False,
+    s3_server: str = "moto",
 ) -> FilesStack:
     """Starts moto (for ``store == "s3"``) and one ``sodam serve`` using it; with ``split``,
     PostgreSQL, Redis and two nodes sharing the data directory (the chat node first, then the
     upload node)."""
-    moto = start_moto(moto_key_buffer) if store == "s3" else None
+    moto = start_s3_server(s3_server, moto_key_buffer) if store == "s3" else None
     env = dict(limits)
     if moto is not None:
         env.update(s3_env(moto))
