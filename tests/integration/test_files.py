@@ -362,6 +362,17 @@ async def test_drawer_pages_newest_first_by_kind(
     files = r.json()["files"]
     assert [f["file_name"] for f in files] == [f"{i}.txt" for i in range(4, -1, -1)]
     assert files[0]["sender_id"] == bob.user_id and files[0]["message_id"] == sent[-1]["id"]
+    # Each kind filters the attachment kind of its name (media: images and videos), so a client
+    # merging two kinds into one tab never gets a file twice; "all" has every file once.
+    await send_file(client, alice, room_id, b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(64), "녹음.wav")
+    by_kind = {}
+    for kind in ("media", "image", "video", "audio", "file", "all"):
+        r = await client.get(f"/api/rooms/{room_id}/files?kind={kind}", headers=alice.headers)
+        by_kind[kind] = [(f["kind"], f["file_name"]) for f in r.json()["files"]]
+    assert by_kind["audio"] == [("audio", "녹음.wav")]
+    assert all(kind == "file" for kind, _ in by_kind["file"]) and len(by_kind["file"]) == 5
+    assert by_kind["media"] == by_kind["image"] and by_kind["video"] == []
+    assert sorted(by_kind["all"]) == sorted(by_kind["media"] + by_kind["audio"] + by_kind["file"])
     r = await client.get(f"/api/rooms/{room_id}/files?kind=bogus", headers=alice.headers)
     assert r.status_code == 422
 

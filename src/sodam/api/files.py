@@ -245,7 +245,13 @@ async def drawer(
     room_id: RoomIdPath,
     principal: CurrentPrincipal,
     files: Files,
-    kind: Annotated[Literal["media", "image", "video", "audio", "file", "all"], Query()] = "all",
+    kind: Annotated[
+        Literal["media", "image", "video", "audio", "file", "all"],
+        Query(
+            description="media: images and videos; image, video, audio, file: attachments of "
+            "that kind only; all: every file"
+        ),
+    ] = "all",
     before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> DrawerOut:

@@ -59,7 +59,7 @@ DRAWER_KINDS: dict[str, tuple[str, ...]] = {
     "image": ("image",),
     "video": ("video",),
     "audio": ("audio",),
-    "file": ("file", "audio"),
+    "file": ("file",),
     "all": ("image", "video", "audio", "file"),
 }
 # What ``open_chunks`` returns (named here so the API layer need not import the blob store).

@@ -56,6 +56,20 @@ describe("DrawerStore", () => {
     expect(hasMoreFiles(store.list(7, "files"))).toBe(false);
   });
 
+  it("shows an attachment once even if two of the tab's queries answer it (a server whose kinds overlap)", async () => {
+    const files = [drawerFile(3, "file"), drawerFile(2, "audio"), drawerFile(1, "file")];
+    const api = fakeApi(files);
+    const overlapping = {
+      drawer: async (roomId: number, q: DrawerQuery): Promise<DrawerPage> =>
+        q.kind === "file"
+          ? { files: files.filter((f) => f.kind === "file" || f.kind === "audio"), has_more: false }
+          : api.drawer(roomId, q),
+    };
+    const store = new DrawerStore({ api: overlapping });
+    await store.open(7, "files");
+    expect(visibleFiles(store.list(7, "files")).map((f) => f.id)).toEqual([3, 2, 1]);
+  });
+
   it("updates scan and thumbnail states in place, adds new files on top and drops unsent ones", async () => {
     const api = fakeApi([drawerFile(1, "image", 100)]);
     const store = new DrawerStore({ api });

@@ -171,8 +171,9 @@ export class DrawerStore extends Store<DrawerState> {
 /** What the tab shows: every query's items merged newest first, down to the frontier. */
 export function visibleFiles(list: DrawerList): DrawerFile[] {
   const edge = frontier(list.sources);
-  const all = list.sources.flatMap((s) => s.items).filter((i) => i.id >= edge);
-  return all.sort((a, b) => b.id - a.id);
+  // Once each: an attachment that two queries answered (a server whose kinds overlap) is one file.
+  const byId = new Map(list.sources.flatMap((s) => s.items).filter((i) => i.id >= edge).map((i) => [i.id, i]));
+  return [...byId.values()].sort((a, b) => b.id - a.id);
 }
 
 export function hasMoreFiles(list: DrawerList): boolean {
