@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { type Page, expect, test } from "@playwright/test";
 import { eicarTestString } from "./global-setup";
-import { baseURL, composer, createDirectRoom, createUser, login, newPage, openRoom, screenshot, tokenFor } from "./support";
+import { baseURL, composer, createDirectRoom, createUser, login, newPage, openRoom, postAs, screenshot, tokenFor } from "./support";
 
 // Files (docs/files.md): tus uploads from the composer, thumbnails and the viewer, file cards that
 // follow the scan live (a real clamd, started by global-setup.ts), downloads with Korean names,
@@ -357,6 +357,97 @@ test("an upload gone from the server before the send: 다시 올리기 puts the 
   await expect(card).toBeVisible();
   await expect(k.page.locator(".msg-row.mine .bubble-text", { hasText: "3월 출장 정산서입니다" })).toBeVisible();
   await expect(k.page.locator(".msg-row.pending")).toHaveCount(0);
+  await k.context.close();
+});
+
+test("pasted screenshots get names of their own; a dropped folder is refused by name while its neighbour is attached", async ({ browser }) => {
+  const kim = await createUser("김붙여넣기");
+  const lee = await createUser("이끌어놓기");
+  const roomId = await createDirectRoom(kim, lee);
+  const k = await newPage(browser);
+  await login(k.page, kim);
+  await openRoom(k.page, roomId);
+
+  // Two screenshots pasted at once: the browser names both "image.png".
+  const picture = png(24, 16).toString("base64");
+  await composer(k.page).focus();
+  await k.page.evaluate((b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], "image.png", { type: "image/png" }));
+    data.items.add(new File([bytes], "image.png", { type: "image/png" }));
+    document.activeElement?.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+  }, picture);
+  const chips = k.page.locator(".upload-chip");
+  await expect(chips).toHaveCount(2);
+  const names = await chips.locator(".file-name").evaluateAll((els) => els.map((e) => e.getAttribute("title")));
+  for (const [i, name] of names.entries()) expect(name).toMatch(new RegExp(`^스크린샷 \\d{4}-\\d{2}-\\d{2} \\d{2}\\.\\d{2}\\.\\d{2} \\(${i + 1}\\)\\.png$`));
+  for (const left of [1, 0]) {
+    await chips.first().getByRole("button", { name: /빼기$/ }).click();
+    await expect(chips).toHaveCount(left);
+  }
+
+  // A folder dropped with a file (real paths, through the browser's own drag and drop).
+  const folder = join(dir, "폴더테스트");
+  mkdirSync(folder, { recursive: true });
+  writeFileSync(join(folder, "안의 파일.txt"), "내용");
+  const receipt = fileOnDisk("영수증.png", png(20, 20));
+  const cdp = await k.context.newCDPSession(k.page);
+  const box = await k.page.locator(".message-list").boundingBox();
+  const at = { x: (box?.x ?? 0) + 100, y: (box?.y ?? 0) + 100 };
+  const data = { items: [], files: [folder, receipt], dragOperationsMask: 1 };
+  for (const type of ["dragEnter", "dragOver", "drop"] as const) await cdp.send("Input.dispatchDragEvent", { type, ...at, data });
+  await expect(k.page.getByRole("alert").filter({ hasText: "폴더" })).toHaveText("폴더테스트: 폴더는 보낼 수 없습니다. 폴더 안의 파일을 골라 주세요.");
+  await expect(chips).toHaveCount(1);
+  await expect(chip(k.page, "영수증.png")).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+  await sendFiles(k.page);
+  await expect(k.page.locator(".msg-row.mine .media-thumb")).toHaveCount(1);
+  await k.context.close();
+});
+
+test("the drawer by keyboard: focus goes in and comes back; an audio file is listed once; 복사 copies names, not tokens", async ({ browser }) => {
+  const kim = await createUser("김서랍");
+  const lee = await createUser("이녹음");
+  const roomId = await createDirectRoom(kim, lee);
+  const k = await newPage(browser, { permissions: ["clipboard-read", "clipboard-write"] });
+  await login(k.page, kim);
+  await openRoom(k.page, roomId);
+
+  // A minimal WAV (the server sniffs audio from the RIFF/WAVE header) and a text file, no caption.
+  const wav = Buffer.concat([Buffer.from("RIFF"), Buffer.from([36, 0, 0, 0]), Buffer.from("WAVEfmt "), Buffer.alloc(64)]);
+  await fileInput(k.page).setInputFiles([fileOnDisk("녹음_회의.wav", wav), fileOnDisk("회의록.txt", Buffer.from("회의록\n"))]);
+  await expect(k.page.locator('.upload-chip[data-state="done"]')).toHaveCount(2, { timeout: 30_000 });
+  await sendFiles(k.page);
+  const files = k.page.locator(".msg-row.mine", { has: k.page.locator(".file-card") });
+  await expect(files.locator(".file-card")).toHaveCount(2);
+  // Nothing to copy in a file message without a caption.
+  await files.locator(".bubble").hover();
+  await expect(files.getByRole("button", { name: "답장" })).toBeVisible();
+  await expect(files.getByRole("button", { name: "복사" })).toHaveCount(0);
+
+  // 복사 on a message with a mention copies what is shown.
+  await postAs(lee, roomId, `<@${kim.id}> 회의록 확인 부탁드려요`);
+  const mention = k.page.locator(".msg-row", { hasText: "회의록 확인 부탁드려요" }).locator(".bubble");
+  await mention.hover();
+  await mention.getByRole("button", { name: "복사" }).click();
+  await expect.poll(() => k.page.evaluate(() => navigator.clipboard.readText())).toBe("@김서랍 회의록 확인 부탁드려요");
+
+  // Open the drawer from the keyboard: focus lands in it, not behind the message list.
+  const open = k.page.getByRole("button", { name: "서랍 (사진·동영상·파일)" });
+  await open.focus();
+  await k.page.keyboard.press("Enter");
+  const drawer = k.page.locator(".drawer-panel");
+  await expect(drawer.getByRole("heading", { name: "서랍" })).toBeFocused();
+  await k.page.keyboard.press("Tab");
+  await k.page.keyboard.press("Tab");
+  await expect(drawer.getByRole("tab", { name: "사진·동영상" })).toBeFocused();
+  await k.page.keyboard.press("ArrowRight");
+  await expect(drawer.getByRole("tab", { name: "파일" })).toBeFocused();
+  await expect(drawer.locator(".file-card")).toHaveCount(2);
+  await expect(drawer.locator(".file-card", { hasText: "녹음_회의.wav" })).toHaveCount(1);
+  await k.page.keyboard.press("Escape");
+  await expect(drawer).toHaveCount(0);
+  await expect(open).toBeFocused();
   await k.context.close();
 });
 

@@ -9,6 +9,7 @@ import { Avatar } from "../../ui/Avatar";
 import { Icon } from "../../ui/Icon";
 import { formatBytes } from "../files/format";
 import type { LightboxItem } from "../files/Lightbox";
+import { droppedFiles } from "../files/incoming";
 import { rejectionText } from "../files/rejections";
 import { MAX_UPLOADS_PER_MESSAGE, attachmentsOf } from "../files/types";
 import type { Rejection } from "../files/uploads";
@@ -281,7 +282,11 @@ export function ChatView({ roomId }: { roomId: number }) {
         e.preventDefault();
         dragDepth.current = 0;
         setDragging(false);
-        addFiles([...e.dataTransfer.files]);
+        const { files, folders } = droppedFiles(e.dataTransfer);
+        showRejections([
+          ...folders.map((name): Rejection => ({ name, code: "folder" })),
+          ...session.uploads.add(roomId, files),
+        ]);
       }}
     >
       {dragging ? (
@@ -309,6 +314,7 @@ export function ChatView({ roomId }: { roomId: number }) {
           type="button"
           className="icon-button"
           onClick={() => router.navigate({ name: "chats", roomId, info: false, files: true })}
+          data-opens="drawer"
           aria-label={t("drawer.open")}
           title={t("drawer.open")}
         >

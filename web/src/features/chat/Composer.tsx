@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import type { Member, Message } from "../../lib/model";
 import { Icon } from "../../ui/Icon";
 import { AttachmentTray } from "../files/AttachmentTray";
+import { namePasted } from "../files/incoming";
 import { filesPreview } from "../files/preview";
 import { type ArmedSend, type UploadItem, blockingUploads } from "../files/uploads";
 import { CompositionTracker, composerKeyAction } from "./ime";
@@ -135,7 +136,7 @@ export function Composer(props: ComposerProps) {
     const files = [...e.clipboardData.files];
     if (files.length === 0 || e.clipboardData.types.includes("text/plain")) return;
     e.preventDefault();
-    props.onAddFiles(files);
+    props.onAddFiles(namePasted(files, t("files.pastedName"), new Date()));
   }
 
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {

@@ -9,7 +9,8 @@ export interface MessageActionsProps {
   canEdit: boolean;
   onReply(): void;
   onReact(reaction: ReactionKind): void;
-  onCopy(): void;
+  /** Copies the text; not given for a message without any (a file sent without a caption). */
+  onCopy?: () => void;
   onEdit(): void;
   onUnsend(): void;
   onNotice(): void;
@@ -46,9 +47,11 @@ export function MessageActions(props: MessageActionsProps) {
       <button type="button" onClick={props.onReply}>
         {t("chat.reply")}
       </button>
-      <button type="button" onClick={props.onCopy}>
-        {t("chat.copy")}
-      </button>
+      {props.onCopy ? (
+        <button type="button" onClick={props.onCopy}>
+          {t("chat.copy")}
+        </button>
+      ) : null}
       {props.mine && props.canEdit ? (
         <button type="button" onClick={props.onEdit}>
           {t("chat.edit")}

@@ -1,5 +1,6 @@
 import { memo } from "react";
 import { useTranslation } from "react-i18next";
+import { plainText } from "../../lib/linkify";
 import type { Message, PresenceStatus, ReactionKind } from "../../lib/model";
 import { formatTime } from "../../lib/time";
 import { Avatar } from "../../ui/Avatar";
@@ -114,7 +115,12 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
                 canEdit={files.length === 0}
                 onReply={() => props.onReply(m)}
                 onReact={(r) => props.onReact(m, r, r === myReaction)}
-                onCopy={() => void navigator.clipboard?.writeText(m.body ?? "")}
+                onCopy={
+                  m.body
+                    ? // As shown: mentions as "@이름", not the server's <@123> tokens.
+                      () => void navigator.clipboard?.writeText(plainText(m.body ?? "", props.nameOf, t("chat.mentionAll")))
+                    : undefined
+                }
                 onEdit={() => props.onEdit(m)}
                 onUnsend={() => props.onUnsend(m)}
                 onNotice={() => props.onNotice(m)}

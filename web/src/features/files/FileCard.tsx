@@ -4,7 +4,7 @@ import { FileIcon } from "./FileIcon";
 import { formatBytes } from "./format";
 import { FileName } from "./FileName";
 import { ScanBadge } from "./ScanBadge";
-import { downloadPermission } from "./scan";
+import { badgeOnCard, downloadPermission } from "./scan";
 import type { Attachment } from "./types";
 
 export interface FileCardProps {
@@ -25,7 +25,7 @@ export function FileCard({ attachment: a, mine, detail }: FileCardProps) {
         <FileName name={a.file_name} />
         <span className="file-meta">
           <span className="file-size">{formatBytes(a.size, i18n.language)}</span>
-          <ScanBadge attachment={a} />
+          {badgeOnCard(a) ? <ScanBadge attachment={a} /> : null}
         </span>
         {detail ? <span className="file-detail">{detail}</span> : null}
         {!permission.allowed && permission.reason ? <span className="file-blocked">{t(permission.reason)}</span> : null}

@@ -27,7 +27,20 @@ export function FilesDrawer({ roomId }: { roomId: number }) {
   const more = hasMoreFiles(list);
   const [viewing, setViewing] = useState<number | null>(null);
   const sentinel = useRef<HTMLDivElement>(null);
+  const title = useRef<HTMLHeadingElement>(null);
   const close = () => router.navigate({ name: "chats", roomId, info: false });
+
+  // Opened: focus goes to the drawer (its title), not left behind the whole message list; closed:
+  // back to the button that opened it, when nothing else took it (a phone shows the chat again).
+  useEffect(() => {
+    title.current?.focus();
+    return () => {
+      window.requestAnimationFrame(() => {
+        if (document.activeElement && document.activeElement !== document.body) return;
+        document.querySelector<HTMLElement>('[data-opens="drawer"]')?.focus();
+      });
+    };
+  }, [roomId]);
 
   useEffect(() => {
     void session.drawer.open(roomId, tab);
@@ -76,7 +89,9 @@ export function FilesDrawer({ roomId }: { roomId: number }) {
       }}
     >
       <header className="panel-header">
-        <h1 id="drawer-title">{t("drawer.title")}</h1>
+        <h1 id="drawer-title" ref={title} tabIndex={-1}>
+          {t("drawer.title")}
+        </h1>
         <button type="button" className="icon-button" onClick={close} aria-label={t("common.close")}>
           <Icon name="close" />
         </button>

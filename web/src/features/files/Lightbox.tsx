@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { Icon } from "../../ui/Icon";
 import { DownloadLink } from "./DownloadLink";
 import { FileIcon } from "./FileIcon";
+import { FileName } from "./FileName";
 import { downloadPermission } from "./scan";
 import { ScanBadge } from "./ScanBadge";
 import { type Attachment, fileUrl, stateKey, thumbnailUrl } from "./types";
@@ -74,9 +75,7 @@ export function Lightbox({ items, index, onIndex, onClose }: LightboxProps) {
     <div className="lightbox" role="dialog" aria-modal="true" aria-label={t("files.viewer")} ref={ref} onKeyDown={onKeyDown}>
       <header className="lightbox-bar">
         <div className="lightbox-title">
-          <span className="lightbox-name" title={a.file_name}>
-            {a.file_name}
-          </span>
+          <FileName name={a.file_name} className="lightbox-name" />
           {item.caption ? <span className="lightbox-caption">{item.caption}</span> : null}
         </div>
         {items.length > 1 ? (

@@ -3,6 +3,7 @@ import { useTranslation } from "react-i18next";
 import { Icon } from "../../ui/Icon";
 import { FileIcon } from "./FileIcon";
 import { ScanBadge } from "./ScanBadge";
+import { badgeOnCard } from "./scan";
 import { type Attachment, thumbnailUrl } from "./types";
 import { useMedia } from "./useMedia";
 
@@ -65,7 +66,7 @@ export function MediaThumb({ attachment: a, width, height, cover = false, onOpen
           <Icon name="play" size={cover ? 20 : 28} />
         </span>
       ) : null}
-      {a.scan_state !== "clean" ? (
+      {a.scan_state !== "clean" && badgeOnCard(a) ? (
         <span className="thumb-scan">
           <ScanBadge attachment={a} compact />
         </span>

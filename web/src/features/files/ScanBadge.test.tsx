@@ -7,7 +7,7 @@ import { ScanBadge } from "./ScanBadge";
 function badge(compact: boolean): string {
   return renderToStaticMarkup(
     <I18nextProvider i18n={createI18n("ko")}>
-      <ScanBadge attachment={{ scan_state: "unscanned", scan_reason: "scanner_disabled" }} compact={compact} />
+      <ScanBadge attachment={{ scan_state: "unscanned", scan_reason: "too_large" }} compact={compact} />
     </I18nextProvider>,
   );
 }
@@ -15,15 +15,15 @@ function badge(compact: boolean): string {
 describe("ScanBadge", () => {
   it("shows the reason beside the label on a file card", () => {
     expect(badge(false)).toBe(
-      '<span class="scan-badge scan-warn" data-scan="unscanned" title="검사기가 꺼져 있음">' +
-        '검사 안 됨<span class="scan-reason"> (검사기가 꺼져 있음)</span></span>',
+      '<span class="scan-badge scan-warn" data-scan="unscanned" title="검사하기에 너무 큼">' +
+        '검사 안 됨<span class="scan-reason"> (검사하기에 너무 큼)</span></span>',
     );
   });
 
   it("shows only the label on a photo tile, the reason kept for screen readers and the tooltip", () => {
     expect(badge(true)).toBe(
-      '<span class="scan-badge scan-warn" data-scan="unscanned" title="검사기가 꺼져 있음">' +
-        '검사 안 됨<span class="sr-only"> (검사기가 꺼져 있음)</span></span>',
+      '<span class="scan-badge scan-warn" data-scan="unscanned" title="검사하기에 너무 큼">' +
+        '검사 안 됨<span class="sr-only"> (검사하기에 너무 큼)</span></span>',
     );
   });
 });

@@ -26,10 +26,10 @@ function failed(errorCode: string, permanent: boolean): UploadItem {
   };
 }
 
-function chip(item: UploadItem, locale: Locale = "ko"): string {
+function chip(item: UploadItem, locale: Locale = "ko", offline = false): string {
   return renderToStaticMarkup(
     <I18nextProvider i18n={createI18n(locale)}>
-      <UploadChip item={item} onPause={noop} onResume={noop} onCancel={noop} onPickAgain={noop} />
+      <UploadChip item={item} onPause={noop} onResume={noop} onCancel={noop} onPickAgain={noop} offline={offline} />
     </I18nextProvider>,
   );
 }
@@ -68,6 +68,23 @@ describe("a file the administrator disallowed", () => {
 describe("a failure that can pass later", () => {
   it("keeps Retry", () => {
     const html = chip(failed("storage_full", false));
+    expect(html).toContain('aria-label="다시 시도"');
+  });
+});
+
+describe("a network failure", () => {
+  it("while the browser is offline says it continues once back, without an alert", () => {
+    const html = chip(failed("network_error", false), "ko", true);
+    expect(html).toContain("연결이 끊겨 멈춤 — 다시 연결되면 이어서 올립니다");
+    expect(html).not.toContain("올리지 못함");
+    expect(html).not.toContain('role="alert"');
+    expect(html).toContain("state-paused");
+  });
+
+  it("while the browser is online (the server is unreachable) is a failure with Retry", () => {
+    const html = chip(failed("network_error", false), "ko", false);
+    expect(html).toContain("올리지 못함");
+    expect(html).toContain('role="alert"');
     expect(html).toContain('aria-label="다시 시도"');
   });
 });

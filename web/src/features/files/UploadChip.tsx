@@ -14,14 +14,22 @@ export interface UploadChipProps {
   onResume(): void;
   onCancel(): void;
   onPickAgain(): void;
+  /** Whether the browser is offline (defaults to `navigator.onLine`); tests pass it. */
+  offline?: boolean;
+}
+
+function browserOffline(): boolean {
+  return typeof navigator !== "undefined" && navigator.onLine === false;
 }
 
 
 /** One file on its way: name, size, a progress bar, and pause / resume / remove. */
-export function UploadChip({ item, onPause, onResume, onCancel, onPickAgain }: UploadChipProps) {
+export function UploadChip({ item, onPause, onResume, onCancel, onPickAgain, offline = browserOffline() }: UploadChipProps) {
   const { t, i18n } = useTranslation();
   const [previewFailed, setPreviewFailed] = useState(false);
   const percent = item.size > 0 ? Math.floor((item.sent / item.size) * 100) : item.state === "done" ? 100 : 0;
+  const waitingForNetwork = item.state === "failed" && item.errorCode === "network_error" && offline;
+  const failed = item.state === "failed" && !waitingForNetwork;
   let status: string;
   switch (item.state) {
     case "queued":
@@ -37,14 +45,16 @@ export function UploadChip({ item, onPause, onResume, onCancel, onPickAgain }: U
       status = t("files.done");
       break;
     case "failed":
-      status = `${t("files.failed")}: ${errorText(t, item.errorCode)}`;
+      // Offline, the upload goes on by itself once the browser is back online (UploadManager
+      // .networkOnline): nothing failed that the user must act on.
+      status = waitingForNetwork ? t("files.waitingForNetwork") : `${t("files.failed")}: ${errorText(t, item.errorCode)}`;
       break;
     case "interrupted":
       status = t("files.interrupted");
       break;
   }
   return (
-    <li className={`upload-chip state-${item.state}`} data-local-id={item.localId} data-state={item.state}>
+    <li className={`upload-chip state-${waitingForNetwork ? "paused" : item.state}`} data-local-id={item.localId} data-state={item.state}>
       {item.previewUrl && !previewFailed ? (
         <img className="upload-preview" src={item.previewUrl} alt="" width={40} height={40} onError={() => setPreviewFailed(true)} />
       ) : (
@@ -56,7 +66,7 @@ export function UploadChip({ item, onPause, onResume, onCancel, onPickAgain }: U
           {item.state === "done" ? formatBytes(item.size, i18n.language) : formatProgress(item.sent, item.size, i18n.language)}
         </span>
         <progress className="upload-progress" max={100} value={percent} aria-label={t("files.progressLabel", { name: item.name })} />
-        <span className={`upload-status${item.state === "failed" ? " form-error" : ""}`} role={item.state === "failed" ? "alert" : undefined}>
+        <span className={`upload-status${failed ? " form-error" : ""}`} role={failed ? "alert" : undefined}>
           {status}
         </span>
       </div>

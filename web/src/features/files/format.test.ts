@@ -40,11 +40,19 @@ describe("splitFileName (ellipsis in the middle)", () => {
     const { head, tail } = splitFileName(nfd);
     expect(head + tail).toBe(nfd);
     // Each part composes back into whole syllables: no jamo was separated from its syllable.
-    expect(tail.normalize("NFC")).toBe(" 문서 최종.hwp");
-    expect(graphemes(tail)).toHaveLength(10);
+    expect(tail.normalize("NFC")).toBe("문서 최종.hwp");
+    expect(graphemes(tail)).toHaveLength(9);
     const emoji = splitFileName("👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻👩‍💻.png", 2);
     expect(emoji.tail).toBe("👩‍💻👩‍💻.png");
     expect(graphemes(emoji.head)).toEqual(Array(7).fill("👩‍💻"));
+  });
+
+  it("leaves the spaces at the split with the head, so no gap opens after the ellipsis", () => {
+    const name = "2026년 1분기 영업 실적 보고서.txt";
+    const { head, tail } = splitFileName(name);
+    expect(tail).toBe("실적 보고서.txt");
+    expect(head).toBe("2026년 1분기 영업 ");
+    expect(head + tail).toBe(name);
   });
 
   it("does not mistake a dot in a sentence for an extension", () => {

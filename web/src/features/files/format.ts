@@ -55,5 +55,8 @@ export function splitFileName(name: string, tailLength = 6): { head: string; tai
   const ext = extLength > 1 && extLength <= 10 ? extLength : 0;
   const keep = ext + tailLength;
   if (chars.length <= keep + 2) return { head: name, tail: "" };
-  return { head: chars.slice(0, chars.length - keep).join(""), tail: chars.slice(chars.length - keep).join("") };
+  // Spaces at the split go with the head: cut off with it rather than opening a gap after "…".
+  let split = chars.length - keep;
+  while (split < chars.length - 1 && /^\s+$/u.test(chars[split] as string)) split += 1;
+  return { head: chars.slice(0, split).join(""), tail: chars.slice(split).join("") };
 }

@@ -35,6 +35,11 @@ describe("rejectionText", () => {
     expect(text).toBe("한 번에 10개까지 보낼 수 있어 사진1.jpg, 사진2.jpg, 사진3.jpg 외 37개 파일은 제외했습니다.");
   });
 
+  it("refuses dropped folders first, by name", () => {
+    const text = rejectionText([{ name: "폴더테스트", code: "folder" }, ...refused("too_large", "영상.mp4")], ko.t.bind(ko), "ko", limits);
+    expect(text).toBe("폴더테스트: 폴더는 보낼 수 없습니다. 폴더 안의 파일을 골라 주세요. 영상.mp4: 300 MB보다 큰 파일은 보낼 수 없습니다.");
+  });
+
   it("reads in English", () => {
     const text = rejectionText(refused("too_large", "a.mov", "b.mov", "c.mov"), en.t.bind(en), "en", limits);
     expect(text).toBe("a.mov, b.mov, and c.mov: files over 300 MB cannot be sent.");

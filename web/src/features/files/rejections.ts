@@ -15,7 +15,7 @@ export function listNames(names: readonly string[], t: TFunction, locale: string
 }
 
 /**
- * One sentence per reason, whatever the number of files refused: "a, b: 300 MB보다 큰 파일은 보낼
+ * One sentence per reason (dropped folders, too large, too many), whatever the number of files refused: "a, b: 300 MB보다 큰 파일은 보낼
  * 수 없습니다." and "한 번에 10개까지 … c 외 4개 파일은 제외했습니다."; null when nothing was refused.
  */
 export function rejectionText(
@@ -26,7 +26,9 @@ export function rejectionText(
 ): string | null {
   const tooLarge = rejected.filter((r) => r.code === "too_large").map((r) => r.name);
   const tooMany = rejected.filter((r) => r.code === "too_many").map((r) => r.name);
+  const folders = rejected.filter((r) => r.code === "folder").map((r) => r.name);
   const parts: string[] = [];
+  if (folders.length > 0) parts.push(t("files.folder", { name: listNames(folders, t, locale) }));
   if (tooLarge.length > 0) parts.push(t("files.tooLarge", { name: listNames(tooLarge, t, locale), max: limits.maxSize }));
   if (tooMany.length > 0) parts.push(t("files.tooMany", { name: listNames(tooMany, t, locale), max: limits.maxCount }));
   return parts.length > 0 ? parts.join(" ") : null;

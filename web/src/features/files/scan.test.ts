@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { attachment } from "../../test/factories";
-import { downloadPermission, scanBadge } from "./scan";
+import { badgeOnCard, downloadPermission, scanBadge } from "./scan";
 
 describe("scan badge", () => {
   it("maps every scan state to its label and tone", () => {
@@ -15,6 +15,14 @@ describe("scan badge", () => {
     expect(scanBadge(attachment({ scan_state: "unscanned", scan_reason: "scanner_limit" })).reason).toBe("scanReason.scanner_limit");
     expect(scanBadge(attachment({ scan_state: "unscanned", scan_reason: null })).reason).toBe("scanReason.unknown");
     expect(scanBadge(attachment({ scan_state: "unscanned", scan_reason: "added_later" })).reason).toBe("scanReason.unknown");
+  });
+
+  it("is left off cards and tiles only on a server with no scanner, where it would be on every file", () => {
+    expect(badgeOnCard(attachment({ scan_state: "unscanned", scan_reason: "scanner_disabled" }))).toBe(false);
+    for (const reason of ["too_large", "scanner_limit", "scanner_error", null]) {
+      expect(badgeOnCard(attachment({ scan_state: "unscanned", scan_reason: reason }))).toBe(true);
+    }
+    for (const state of ["pending", "clean", "infected"] as const) expect(badgeOnCard(attachment({ scan_state: state }))).toBe(true);
   });
 });
 

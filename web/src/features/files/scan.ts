@@ -9,6 +9,15 @@ export interface ScanBadge {
   reason: string | null;
 }
 
+/**
+ * Whether a file's card or tile carries the badge: not on a server that has no scanner at all
+ * (`scanner_disabled`), where every file would say 검사 안 됨 and the badge says nothing about
+ * the file; the viewer still shows it.
+ */
+export function badgeOnCard(a: Pick<Attachment, "scan_state" | "scan_reason">): boolean {
+  return !(a.scan_state === "unscanned" && a.scan_reason === "scanner_disabled");
+}
+
 /** 검사 중 / 안전 / 차단됨 / 검사 안 됨 (with why). */
 export function scanBadge(a: Pick<Attachment, "scan_state" | "scan_reason">): ScanBadge {
   switch (a.scan_state) {

@@ -50,7 +50,7 @@ export interface UploadsState {
   armed: Record<number, ArmedSend>;
 }
 
-export type Rejection = { name: string; code: "too_large" | "too_many" };
+export type Rejection = { name: string; code: "too_large" | "too_many" | "folder" };
 
 /** The part of tus-js-client the manager uses (loaded on the first upload, not with the app). */
 export interface TusModule {
