@@ -289,6 +289,25 @@ describe("UploadManager (tus over a fake server)", () => {
     expect(w.ready.map((r) => r.send.body)).toEqual(["자료"]);
   });
 
+  it("a file the browser cannot read (a folder, a file gone from disk) fails for good before any request", async () => {
+    const w = world();
+    const m = manager(w);
+    const gone = fileOf(bytes(10), "지워진 파일.pdf");
+    gone.slice = () => {
+      const blob = new Blob([]);
+      blob.arrayBuffer = () => Promise.reject(new DOMException("gone", "NotFoundError"));
+      return blob;
+    };
+    m.add(7, [gone]);
+    m.send(7, { body: "자료", draft: "자료", replyToId: null });
+    await until(m, () => item(m)?.state === "failed");
+    expect(item(m)).toMatchObject({ errorCode: "file_unreadable", permanent: true });
+    expect(w.server.log).toEqual([]);
+    // Not sent, and the caption goes back to the composer.
+    expect(m.getState().armed).toEqual({});
+    expect(w.abandoned.map((a) => a.send.draft)).toEqual(["자료"]);
+  });
+
   it("a failure that can pass later keeps Retry (5xx, 429, 404)", async () => {
     const w = world();
     const m = manager(w);

@@ -321,6 +321,13 @@ export class UploadManager extends Store<UploadsState> {
   }
 
   private async start(localId: string): Promise<void> {
+    // A file moved or deleted since it was picked, or a folder, cannot be read: the browser's
+    // upload would fail like a lost connection and be retried forever. Read a byte first.
+    const picked = this.files.get(localId);
+    if (picked && !(await readable(picked))) {
+      this.fail(localId, "file_unreadable", true);
+      return;
+    }
     let upload = this.uploads.get(localId);
     if (!upload) {
       let tus: TusModule;
@@ -577,6 +584,16 @@ const STATUS_CODES: Record<number, string> = {
 export function isPermanentUploadFailure(status: number): boolean {
   if (status < 400 || status >= 500) return false;
   return ![401, 404, 408, 409, 423, 429].includes(status);
+}
+
+/** Whether the browser can read the file's bytes (it cannot for a folder or a file gone from disk). */
+async function readable(file: Blob): Promise<boolean> {
+  try {
+    await file.slice(0, 1).arrayBuffer();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The HTTP status of a tus or API failure (0 when there was no answer). */

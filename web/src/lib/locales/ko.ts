@@ -347,6 +347,7 @@ export const ko = {
     file_too_large: "파일이 너무 큽니다.",
     upload_offset_mismatch: "올리던 위치가 어긋났습니다. 다시 시도해 주세요.",
     upload_not_found: "올리던 파일을 서버에서 찾을 수 없습니다. 다시 올려 주세요.",
+    file_unreadable: "이 파일을 읽을 수 없습니다 (옮겨졌거나 지워졌거나 폴더입니다). 빼고 다시 골라 주세요.",
     quota_exceeded: "파일 저장 한도를 넘었습니다. 관리자에게 문의하세요.",
     too_many_pending_uploads: "끝나지 않은 올리기가 너무 많습니다. 올리던 파일을 마치거나 취소하세요.",
     storage_full: "서버 저장 공간이 가득 찼습니다. 관리자에게 문의하세요.",
