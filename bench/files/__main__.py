@@ -120,6 +120,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         p.error("--layout split starts its own nodes: not with --url, nor with --breakdown")
     if args.upload_nice and args.layout != "split":
         p.error("--upload-nice needs --layout split")
+    if args.moto_buffer_mib and args.s3_server != "moto":
+        p.error("--moto-buffer-mib is a moto setting: not with --s3-server s3rver")
     return args
 
 

@@ -49,6 +49,7 @@ class Moto:
     access_key_id: str = MOTO_ACCESS_KEY_ID
     secret_access_key: str = MOTO_SECRET_ACCESS_KEY
     data_dir: Path | None = None
+    keep_data: bool = False
 
     @property
     def pid(self) -> int:
@@ -62,7 +63,7 @@ class Moto:
             except subprocess.TimeoutExpired:
                 os.kill(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
-        if self.data_dir is not None:
+        if self.data_dir is not None and not self.keep_data:
             shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
@@ -115,9 +116,9 @@ def _listens(port: int) -> bool:
     return False
 
 
-def start_s3rver() -> Moto:
+def start_s3rver(*, keep: bool = False) -> Moto:
     """s3rver (bench/files/s3rver, ``npm ci`` on first use) on a free port, its objects in a
-    temporary directory removed at ``stop()``, the bucket created at start."""
+    temporary directory removed at ``stop()`` (kept with ``keep``), the bucket created at start."""
     binary = S3RVER_DIR / "node_modules" / ".bin" / "s3rver"
     if not binary.exists():
         subprocess.run(
@@ -152,13 +153,14 @@ def start_s3rver() -> Moto:
         access_key_id=S3RVER_KEY,
         secret_access_key=S3RVER_KEY,
         data_dir=data_dir,
+        keep_data=keep,
     )
     return _started(server, lambda: _listens(port))
 
 
-def start_s3_server(kind: str, key_buffer_bytes: int | None = None) -> Moto:
+def start_s3_server(kind: str, key_buffer_bytes: int | None = None, *, keep: bool = False) -> Moto:
     if kind == "s3rver":
-        return start_s3rver()
+        return start_s3rver(keep=keep)
     return start_moto(key_buffer_bytes)
 
 
@@ -253,7 +255,7 @@ def start(
     """Starts moto (for ``store == "s3"``) and one ``sodam serve`` using it; with ``split``,
     PostgreSQL, Redis and two nodes sharing the data directory (the chat node first, then the
     upload node)."""
-    moto = start_s3_server(s3_server, moto_key_buffer) if store == "s3" else None
+    moto = start_s3_server(s3_server, moto_key_buffer, keep=keep) if store == "s3" else None
     env = dict(limits)
     if moto is not None:
         env.update(s3_env(moto))

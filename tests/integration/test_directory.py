@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import httpx
+from asgi_lifespan import LifespanManager
 
+from sodam.app import Overrides, build_app
+from sodam.config import Settings
+from sodam.domain.clock import FakeClock
+from sodam.services.passwords import PasswordHasher
 from tests.support.factories import LoggedIn, create_user
 
 
@@ -54,3 +59,19 @@ async def test_server_info_tells_the_configured_limits(client: httpx.AsyncClient
     assert info["edit_window_s"] == 24 * 3600
     assert info["unsend_window_s"] == 24 * 3600
     assert info["attachment_max_bytes"] == 300 * 1024 * 1024
+    assert info["virus_scanning"] is False
+
+
+async def test_server_info_tells_whether_files_are_scanned(
+    settings: Settings, clock: FakeClock, fast_hasher: PasswordHasher
+) -> None:
+    scanning = settings.model_copy(
+        update={"files": settings.files.model_copy(update={"clamd_url": "tcp://127.0.0.1:9"})}
+    )
+    application = build_app(scanning, Overrides(clock=clock, hasher=fast_hasher))
+    async with LifespanManager(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            r = await c.get("/api/server-info")
+    assert r.status_code == 200, r.text
+    assert r.json()["virus_scanning"] is True

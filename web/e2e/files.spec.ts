@@ -352,6 +352,7 @@ test("an upload gone from the server before the send: 다시 올리기 puts the 
   await expect(failed).toHaveCount(0);
   await expect(chip(k.page, name)).toHaveAttribute("data-state", "done", { timeout: 30_000 });
   await expect(composer(k.page)).toHaveValue("3월 출장 정산서입니다");
+  await expect(composer(k.page)).toBeFocused();
   await sendFiles(k.page);
   const card = k.page.locator(".msg-row.mine .file-card", { hasText: "출장" });
   await expect(card).toBeVisible();
@@ -397,7 +398,7 @@ test("pasted screenshots get names of their own; a dropped folder is refused by 
   const at = { x: (box?.x ?? 0) + 100, y: (box?.y ?? 0) + 100 };
   const data = { items: [], files: [folder, receipt], dragOperationsMask: 1 };
   for (const type of ["dragEnter", "dragOver", "drop"] as const) await cdp.send("Input.dispatchDragEvent", { type, ...at, data });
-  await expect(k.page.getByRole("alert").filter({ hasText: "폴더" })).toHaveText("폴더테스트: 폴더는 보낼 수 없습니다. 폴더 안의 파일을 골라 주세요.");
+  await expect(k.page.getByRole("alert").filter({ hasText: "폴더" })).toHaveText("폴더테스트: 폴더는 보낼 수 없습니다. 폴더 안의 파일을 선택해 주세요.");
   await expect(chips).toHaveCount(1);
   await expect(chip(k.page, "영수증.png")).toHaveAttribute("data-state", "done", { timeout: 30_000 });
   await sendFiles(k.page);

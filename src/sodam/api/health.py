@@ -45,6 +45,10 @@ class ServerInfoOut(BaseModel):
     unsend_window_s: int = Field(description="Own messages can be unsent this long after sending")
     attachment_max_bytes: int
     page_size_max: int
+    virus_scanning: bool = Field(
+        description="Whether sent files are scanned for viruses (a clamd is configured); "
+        "without, files are unscanned with reason scanner_disabled"
+    )
 
 
 @router.get(
@@ -61,4 +65,5 @@ async def server_info(request: Request) -> ServerInfoOut:
         unsend_window_s=limits.unsend_window_s,
         attachment_max_bytes=limits.attachment_max_bytes,
         page_size_max=limits.page_size_max,
+        virus_scanning=settings.files.clamd_url is not None,
     )

@@ -201,6 +201,10 @@ export function ChatView({ roomId }: { roomId: number }) {
                   ? () => {
                       const rejected = session.reattach(row.pending.client_msg_id);
                       if (rejected) showRejections(rejected);
+                      // The row is gone with its button: focus goes where the files went.
+                      if (rejected?.length === 0) {
+                        window.requestAnimationFrame(() => document.querySelector<HTMLElement>(".composer textarea")?.focus());
+                      }
                     }
                   : undefined
               }

@@ -118,7 +118,7 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
                 onCopy={
                   m.body
                     ? // As shown: mentions as "@이름", not the server's <@123> tokens.
-                      () => void navigator.clipboard?.writeText(plainText(m.body ?? "", props.nameOf, t("chat.mentionAll")))
+                      () => void navigator.clipboard?.writeText(plainText(m.body ?? "", (id) => props.nameOf(id) ?? t("rooms.unknownPerson"), t("chat.mentionAll")))
                     : undefined
                 }
                 onEdit={() => props.onEdit(m)}

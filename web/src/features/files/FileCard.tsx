@@ -5,6 +5,7 @@ import { formatBytes } from "./format";
 import { FileName } from "./FileName";
 import { ScanBadge } from "./ScanBadge";
 import { badgeOnCard, downloadPermission } from "./scan";
+import { useVirusScanning } from "./useMedia";
 import type { Attachment } from "./types";
 
 export interface FileCardProps {
@@ -18,6 +19,7 @@ export interface FileCardProps {
 export function FileCard({ attachment: a, mine, detail }: FileCardProps) {
   const { t, i18n } = useTranslation();
   const permission = downloadPermission(a, mine);
+  const scanning = useVirusScanning();
   return (
     <div className="file-card" data-attachment-id={a.id} data-scan={a.scan_state}>
       <FileIcon kind={a.kind} />
@@ -25,7 +27,7 @@ export function FileCard({ attachment: a, mine, detail }: FileCardProps) {
         <FileName name={a.file_name} />
         <span className="file-meta">
           <span className="file-size">{formatBytes(a.size, i18n.language)}</span>
-          {badgeOnCard(a) ? <ScanBadge attachment={a} /> : null}
+          {badgeOnCard(a, scanning) ? <ScanBadge attachment={a} /> : null}
         </span>
         {detail ? <span className="file-detail">{detail}</span> : null}
         {!permission.allowed && permission.reason ? <span className="file-blocked">{t(permission.reason)}</span> : null}

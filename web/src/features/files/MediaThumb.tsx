@@ -5,7 +5,7 @@ import { FileIcon } from "./FileIcon";
 import { ScanBadge } from "./ScanBadge";
 import { badgeOnCard } from "./scan";
 import { type Attachment, thumbnailUrl } from "./types";
-import { useMedia } from "./useMedia";
+import { useMedia, useVirusScanning } from "./useMedia";
 
 export interface MediaThumbProps {
   attachment: Attachment;
@@ -22,6 +22,7 @@ export interface MediaThumbProps {
  */
 export function MediaThumb({ attachment: a, width, height, cover = false, onOpen }: MediaThumbProps) {
   const { t } = useTranslation();
+  const scanning = useVirusScanning();
   const media = useMedia();
   // 0: first try; 1: retried after refreshing the media cookie; 2: gave up.
   const [attempt, setAttempt] = useState(0);
@@ -66,7 +67,7 @@ export function MediaThumb({ attachment: a, width, height, cover = false, onOpen
           <Icon name="play" size={cover ? 20 : 28} />
         </span>
       ) : null}
-      {a.scan_state !== "clean" && badgeOnCard(a) ? (
+      {a.scan_state !== "clean" && badgeOnCard(a, scanning) ? (
         <span className="thumb-scan">
           <ScanBadge attachment={a} compact />
         </span>

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useState, useSyncExternalStore } from "react";
 import { useTranslation } from "react-i18next";
 import { errorText } from "../../lib/i18n";
 import { Icon } from "../../ui/Icon";
@@ -14,17 +14,33 @@ export interface UploadChipProps {
   onResume(): void;
   onCancel(): void;
   onPickAgain(): void;
-  /** Whether the browser is offline (defaults to `navigator.onLine`); tests pass it. */
+  /** Whether the browser is offline (defaults to following `navigator.onLine`); tests pass it. */
   offline?: boolean;
 }
 
-function browserOffline(): boolean {
-  return typeof navigator !== "undefined" && navigator.onLine === false;
+function subscribeOnline(onChange: () => void): () => void {
+  window.addEventListener("online", onChange);
+  window.addEventListener("offline", onChange);
+  return () => {
+    window.removeEventListener("online", onChange);
+    window.removeEventListener("offline", onChange);
+  };
+}
+
+/** Follows the browser's online state (re-renders when it changes). */
+function useBrowserOffline(): boolean {
+  return useSyncExternalStore(
+    subscribeOnline,
+    () => navigator.onLine === false,
+    () => false,
+  );
 }
 
 
 /** One file on its way: name, size, a progress bar, and pause / resume / remove. */
-export function UploadChip({ item, onPause, onResume, onCancel, onPickAgain, offline = browserOffline() }: UploadChipProps) {
+export function UploadChip({ item, onPause, onResume, onCancel, onPickAgain, offline: given }: UploadChipProps) {
+  const followed = useBrowserOffline();
+  const offline = given ?? followed;
   const { t, i18n } = useTranslation();
   const [previewFailed, setPreviewFailed] = useState(false);
   const percent = item.size > 0 ? Math.floor((item.sent / item.size) * 100) : item.state === "done" ? 100 : 0;

@@ -37,7 +37,7 @@ describe("rejectionText", () => {
 
   it("refuses dropped folders first, by name", () => {
     const text = rejectionText([{ name: "폴더테스트", code: "folder" }, ...refused("too_large", "영상.mp4")], ko.t.bind(ko), "ko", limits);
-    expect(text).toBe("폴더테스트: 폴더는 보낼 수 없습니다. 폴더 안의 파일을 골라 주세요. 영상.mp4: 300 MB보다 큰 파일은 보낼 수 없습니다.");
+    expect(text).toBe("폴더테스트: 폴더는 보낼 수 없습니다. 폴더 안의 파일을 선택해 주세요. 영상.mp4: 300 MB보다 큰 파일은 보낼 수 없습니다.");
   });
 
   it("reads in English", () => {

@@ -18,11 +18,15 @@ describe("scan badge", () => {
   });
 
   it("is left off cards and tiles only on a server with no scanner, where it would be on every file", () => {
-    expect(badgeOnCard(attachment({ scan_state: "unscanned", scan_reason: "scanner_disabled" }))).toBe(false);
+    const noScanner = attachment({ scan_state: "unscanned", scan_reason: "scanner_disabled" });
+    expect(badgeOnCard(noScanner, false)).toBe(false);
+    // Sent before a scanner was set up, or before the server said: still marked.
+    expect(badgeOnCard(noScanner, true)).toBe(true);
+    expect(badgeOnCard(noScanner, null)).toBe(true);
     for (const reason of ["too_large", "scanner_limit", "scanner_error", null]) {
-      expect(badgeOnCard(attachment({ scan_state: "unscanned", scan_reason: reason }))).toBe(true);
+      expect(badgeOnCard(attachment({ scan_state: "unscanned", scan_reason: reason }), false)).toBe(true);
     }
-    for (const state of ["pending", "clean", "infected"] as const) expect(badgeOnCard(attachment({ scan_state: state }))).toBe(true);
+    for (const state of ["pending", "clean", "infected"] as const) expect(badgeOnCard(attachment({ scan_state: state }), false)).toBe(true);
   });
 });
 

@@ -308,6 +308,29 @@ describe("UploadManager (tus over a fake server)", () => {
     expect(w.abandoned.map((a) => a.send.draft)).toEqual(["자료"]);
   });
 
+  it("a pause and resume while the file is being checked starts one upload, not two", async () => {
+    const w = world();
+    const m = manager(w);
+    const file = fileOf(bytes(10), "느린 디스크.pdf");
+    const reads: (() => void)[] = [];
+    const slice = file.slice.bind(file);
+    file.slice = (...args: Parameters<File["slice"]>) => {
+      const part = slice(...args);
+      const read = part.arrayBuffer.bind(part);
+      // The checks wait until released; tus's own reads later go through at once.
+      if (reads.length < 2) part.arrayBuffer = () => new Promise<void>((resolve) => reads.push(resolve)).then(read);
+      return part;
+    };
+    m.add(7, [file]);
+    expect(reads).toHaveLength(1);
+    m.pause("local-1");
+    m.resume("local-1");
+    expect(reads).toHaveLength(2);
+    for (const release of reads) release();
+    await until(m, () => item(m)?.state === "done");
+    expect(w.server.log.filter((e) => e.method === "POST")).toHaveLength(1);
+  });
+
   it("a failure that can pass later keeps Retry (5xx, 429, 404)", async () => {
     const w = world();
     const m = manager(w);
@@ -391,6 +414,18 @@ describe("UploadManager (tus over a fake server)", () => {
     await m.cancel("local-1");
     expect(w.abandoned).toEqual([{ roomId: 7, send: { body: "캡션", draft: "캡션", replyToId: null } }]);
     expect(w.ready).toEqual([]);
+  });
+
+  it("says what it would refuse without adding anything (a file put back must not be lost)", () => {
+    const w = world();
+    const m = manager(w);
+    m.add(7, Array.from({ length: 9 }, (_, i) => fileOf(bytes(10, i), `f${i}.pdf`)));
+    const back = [fileOf(bytes(10), "a.pdf"), fileOf(bytes(10), "b.pdf")];
+    expect(m.wouldRefuse(7, back)).toEqual([{ name: "b.pdf", code: "too_many" }]);
+    expect(m.wouldRefuse(7, [fileOf(bytes(64 * 1024 + 1), "big.bin")])).toEqual([{ name: "big.bin", code: "too_large" }]);
+    expect(m.wouldRefuse(8, back)).toEqual([]);
+    expect(m.forRoom(7)).toHaveLength(9);
+    expect(m.forRoom(8)).toHaveLength(0);
   });
 
   it("the fingerprint is per user and per file", () => {

@@ -104,6 +104,8 @@ export class UploadManager extends Store<UploadsState> {
   private readonly files = new Map<string, File>();
   private readonly uploads = new Map<string, Upload>();
   private readonly running = new Set<string>();
+  /** The latest start of each item (see `start`). */
+  private readonly starts = new Map<string, symbol>();
   private tus: Promise<TusModule> | null = null;
   private lastJournal = "";
 
@@ -126,25 +128,12 @@ export class UploadManager extends Store<UploadsState> {
    * the per-message count are refused.
    */
   add(roomId: number, files: readonly File[]): Rejection[] {
-    const rejected: Rejection[] = [];
-    const max = this.deps.maxBytes();
-    for (const file of files) {
-      if (file.size > max) {
-        rejected.push({ name: file.name, code: "too_large" });
-        continue;
-      }
-      const waiting = this.forRoom(roomId).find(
-        (i) => (i.state === "interrupted" || (i.state === "failed" && !this.files.has(i.localId))) && sameFile(i, file),
-      );
-      if (waiting) {
-        this.files.set(waiting.localId, file);
-        this.patch(waiting.localId, { state: "queued", errorCode: null, permanent: false, previewUrl: this.preview(file) });
-        continue;
-      }
-      if (this.forRoom(roomId).length >= MAX_UPLOADS_PER_MESSAGE) {
-        rejected.push({ name: file.name, code: "too_many" });
-        continue;
-      }
+    const { rejected, resumed, fresh } = this.plan(roomId, files);
+    for (const [waiting, file] of resumed) {
+      this.files.set(waiting.localId, file);
+      this.patch(waiting.localId, { state: "queued", errorCode: null, permanent: false, previewUrl: this.preview(file) });
+    }
+    for (const file of fresh) {
       const item: UploadItem = {
         localId: this.deps.newId(),
         roomId,
@@ -165,6 +154,41 @@ export class UploadManager extends Store<UploadsState> {
     this.persist();
     this.pump();
     return rejected;
+  }
+
+  /** What `add` would refuse, without adding anything. */
+  wouldRefuse(roomId: number, files: readonly File[]): Rejection[] {
+    return this.plan(roomId, files).rejected;
+  }
+
+  private plan(roomId: number, files: readonly File[]): { rejected: Rejection[]; resumed: [UploadItem, File][]; fresh: File[] } {
+    const rejected: Rejection[] = [];
+    const resumed: [UploadItem, File][] = [];
+    const fresh: File[] = [];
+    const max = this.deps.maxBytes();
+    const items = this.forRoom(roomId);
+    for (const file of files) {
+      if (file.size > max) {
+        rejected.push({ name: file.name, code: "too_large" });
+        continue;
+      }
+      const waiting = items.find(
+        (i) =>
+          (i.state === "interrupted" || (i.state === "failed" && !this.files.has(i.localId))) &&
+          sameFile(i, file) &&
+          !resumed.some(([r]) => r.localId === i.localId),
+      );
+      if (waiting) {
+        resumed.push([waiting, file]);
+        continue;
+      }
+      if (items.length + fresh.length >= MAX_UPLOADS_PER_MESSAGE) {
+        rejected.push({ name: file.name, code: "too_many" });
+        continue;
+      }
+      fresh.push(file);
+    }
+    return { rejected, resumed, fresh };
   }
 
   pause(localId: string): void {
@@ -323,8 +347,14 @@ export class UploadManager extends Store<UploadsState> {
   private async start(localId: string): Promise<void> {
     // A file moved or deleted since it was picked, or a folder, cannot be read: the browser's
     // upload would fail like a lost connection and be retried forever. Read a byte first.
+    // A pause and resume while it reads start the item again: only the newest start goes on.
+    const token = Symbol(localId);
+    this.starts.set(localId, token);
+    const current = () => this.starts.get(localId) === token && this.get(localId)?.state === "uploading";
     const picked = this.files.get(localId);
-    if (picked && !(await readable(picked))) {
+    const ok = picked ? await readable(picked) : true;
+    if (!current()) return;
+    if (!ok) {
       this.fail(localId, "file_unreadable", true);
       return;
     }
@@ -351,8 +381,8 @@ export class UploadManager extends Store<UploadsState> {
       const chosen = this.choosePrevious(localId, previous);
       if (chosen) upload.resumeFromPreviousUpload(chosen);
     }
-    // Paused or cancelled while tus was loading.
-    if (this.get(localId)?.state !== "uploading") return;
+    // Paused, cancelled or started again while tus was loading.
+    if (!current()) return;
     upload.start();
   }
 
@@ -485,6 +515,7 @@ export class UploadManager extends Store<UploadsState> {
     this.release(localId);
     this.files.delete(localId);
     this.uploads.delete(localId);
+    this.starts.delete(localId);
     this.setState((s) => ({ ...s, items: s.items.filter((i) => i.localId !== localId) }));
     this.persist();
   }

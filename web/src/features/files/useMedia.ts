@@ -1,3 +1,4 @@
+import { useStore } from "../../lib/store";
 import { useSession } from "../shell/context";
 
 /**
@@ -14,4 +15,10 @@ export interface MediaAccess {
 
 export function useMedia(): MediaAccess {
   return useSession().media;
+}
+
+/** Whether the server scans files for viruses; null until server-info has answered. */
+export function useVirusScanning(): boolean | null {
+  const session = useSession();
+  return useStore(session.virusScanning, (v) => v);
 }

@@ -69,6 +69,8 @@ export class Session {
   readonly media: MediaAccess;
   /** Bumped when a caption is handed back to a composer (it then re-reads its draft). */
   readonly composerEpoch = new ValueStore<number>(0);
+  /** Whether the server scans files for viruses (server-info); null until it has answered. */
+  readonly virusScanning = new ValueStore<boolean | null>(null);
   readonly connection: RealtimeConnection;
   readonly sync: SyncEngine;
   readonly view = new ValueStore<ViewState>({ roomId: null, atBottom: true, visible: true });
@@ -251,6 +253,7 @@ export class Session {
     void unwrap(this.client.GET("/api/server-info")).then(
       (info) => {
         this.attachmentMaxBytes = info.attachment_max_bytes;
+        this.virusScanning.set(info.virus_scanning);
       },
       () => undefined,
     );
@@ -385,18 +388,21 @@ export class Session {
 
   /**
    * A file message refused because its uploads are gone: its files go back to the room's tray
-   * and upload again, its caption back to the composer, and the failed message is deleted.
-   * Returns the files the tray refused (it may have filled up meanwhile), or null when the page
-   * no longer holds the files.
+   * and upload again, its caption back to the composer, and the failed message is deleted. If
+   * the tray cannot take every file now (it filled up meanwhile, or the size limit was lowered),
+   * nothing changes and the refusals are returned, so no file is lost; null when the page no
+   * longer holds the files. (The reply it answered is not restored.)
    */
   reattach(clientMsgId: string): Rejection[] | null {
     const pending = this.outbox.getState().items.find((i) => i.client_msg_id === clientMsgId);
     const held = this.sentFiles.get(clientMsgId);
     if (!pending || !held) return null;
-    void this.outbox.discard(clientMsgId);
-    const rejected = this.uploads.add(pending.room_id, held.files);
+    const refused = this.uploads.wouldRefuse(pending.room_id, held.files);
+    if (refused.length > 0) return refused;
+    this.uploads.add(pending.room_id, held.files);
     this.restoreDraft(pending.room_id, held.draft);
-    return rejected;
+    void this.outbox.discard(clientMsgId);
+    return [];
   }
 
   /** Gives a caption back to the room's composer (appended to whatever was typed since). */

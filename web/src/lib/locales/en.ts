@@ -178,7 +178,7 @@ export const en: DeepStrings<Messages> & Record<string, unknown> = {
     unscanned: "Not scanned",
   },
   scanReason: {
-    scanner_disabled: "no scanner on this server",
+    scanner_disabled: "sent when no scanner was set up",
     too_large: "too large to scan",
     scanner_limit: "over the scanner's limits",
     scanner_error: "scanner error",
@@ -358,7 +358,7 @@ export const en: DeepStrings<Messages> & Record<string, unknown> = {
     file_too_large: "The file is too large.",
     upload_offset_mismatch: "The upload got out of step. Please try again.",
     upload_not_found: "The server no longer has this upload. Please upload it again.",
-    file_unreadable: "This file can't be read (moved, deleted, or a folder). Remove it and pick it again.",
+    file_unreadable: "This file can't be read (it may have been moved, changed or deleted since it was picked, or be a folder). Remove it and pick it again.",
     quota_exceeded: "Your file storage quota is used up. Please contact your administrator.",
     too_many_pending_uploads: "Too many unfinished uploads. Finish or cancel the ones in progress.",
     storage_full: "The server's storage is full. Please contact your administrator.",
