@@ -323,6 +323,13 @@ test("an upload gone from the server before the send: 다시 올리기 puts the 
   await login(k.page, kim);
   await openRoom(k.page, roomId);
 
+  // It answers 이수신's request (a reply): that survives the round trip too.
+  await postAs(lee, roomId, "정산서 보내 주세요");
+  const request = k.page.locator(".msg-row", { hasText: "정산서 보내 주세요" }).locator(".bubble");
+  await request.hover();
+  await request.getByRole("button", { name: "답장" }).click();
+  await expect(k.page.getByRole("button", { name: "답장 취소" })).toBeVisible();
+
   const name = "출장 정산서.pdf";
   const data = Buffer.from("%PDF-1.4\n" + "정산 ".repeat(400));
   await fileInput(k.page).setInputFiles(fileOnDisk(name, data));
@@ -353,10 +360,13 @@ test("an upload gone from the server before the send: 다시 올리기 puts the 
   await expect(chip(k.page, name)).toHaveAttribute("data-state", "done", { timeout: 30_000 });
   await expect(composer(k.page)).toHaveValue("3월 출장 정산서입니다");
   await expect(composer(k.page)).toBeFocused();
+  await expect(k.page.getByRole("button", { name: "답장 취소" })).toBeVisible();
   await sendFiles(k.page);
   const card = k.page.locator(".msg-row.mine .file-card", { hasText: "출장" });
   await expect(card).toBeVisible();
-  await expect(k.page.locator(".msg-row.mine .bubble-text", { hasText: "3월 출장 정산서입니다" })).toBeVisible();
+  const sent = k.page.locator(".msg-row.mine", { hasText: "3월 출장 정산서입니다" });
+  await expect(sent.locator(".bubble-text")).toBeVisible();
+  await expect(sent.locator(".reply-quote-body")).toHaveText("정산서 보내 주세요");
   await expect(k.page.locator(".msg-row.pending")).toHaveCount(0);
   await k.context.close();
 });
@@ -449,6 +459,49 @@ test("the drawer by keyboard: focus goes in and comes back; an audio file is lis
   await k.page.keyboard.press("Escape");
   await expect(drawer).toHaveCount(0);
   await expect(open).toBeFocused();
+  await k.context.close();
+});
+
+test("photos on a 360 px phone: a wide one fits its bubble, the viewer swipes between them", async ({ browser }) => {
+  const kim = await createUser("김사진폰");
+  const lee = await createUser("이보는이");
+  const roomId = await createDirectRoom(kim, lee);
+  const k = await newPage(browser, { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  await login(k.page, kim);
+  await openRoom(k.page, roomId);
+
+  for (const [name, w, h] of [["가로사진.png", 1200, 900], ["세로사진.png", 600, 900]] as const) {
+    await fileInput(k.page).setInputFiles(fileOnDisk(name, png(w, h)));
+    await expect(chip(k.page, name)).toHaveAttribute("data-state", "done", { timeout: 30_000 });
+    await sendFiles(k.page);
+  }
+  const wideThumb = '.media-thumb[aria-label="가로사진.png 크게 보기"]';
+  const wide = k.page.locator(`.msg-row.mine ${wideThumb}`);
+  await expect(wide.locator("img")).toBeVisible({ timeout: 60_000 });
+  const thumb = await wide.boundingBox();
+  const bubble = await k.page.locator(".msg-row.mine .bubble", { has: k.page.locator(wideThumb) }).boundingBox();
+  expect(thumb && bubble).toBeTruthy();
+  if (thumb && bubble) {
+    expect(thumb.x + thumb.width).toBeLessThanOrEqual(bubble.x + bubble.width + 0.5);
+    expect(bubble.x + bubble.width).toBeLessThanOrEqual(360);
+    // The picture keeps its shape (4:3) when it is narrowed.
+    expect(Math.abs(thumb.width / thumb.height - 4 / 3)).toBeLessThan(0.05);
+  }
+
+  await wide.click();
+  const viewer = k.page.getByRole("dialog", { name: "사진·동영상 보기" });
+  await expect(viewer.locator(".lightbox-position")).toHaveText("1 / 2");
+  // A swipe to the left: the next picture.
+  const stage = await viewer.locator(".lightbox-stage").boundingBox();
+  const y = (stage?.y ?? 0) + (stage?.height ?? 0) / 2;
+  const cdp = await k.context.newCDPSession(k.page);
+  const touch = (type: "touchStart" | "touchMove" | "touchEnd", x: number) =>
+    cdp.send("Input.dispatchTouchEvent", { type, touchPoints: type === "touchEnd" ? [] : [{ x, y }] });
+  await touch("touchStart", 300);
+  for (const x of [260, 200, 140, 80]) await touch("touchMove", x);
+  await touch("touchEnd", 80);
+  await expect(viewer.locator(".lightbox-position")).toHaveText("2 / 2");
+  expect(await k.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
   await k.context.close();
 });
 

@@ -2,6 +2,7 @@ import { type DragEvent, Suspense, lazy, useCallback, useEffect, useMemo, useRef
 import { useTranslation } from "react-i18next";
 import { ApiError } from "../../lib/errors";
 import { errorText } from "../../lib/i18n";
+import { plainText } from "../../lib/linkify";
 import type { Message, ReactionKind } from "../../lib/model";
 import { useStore } from "../../lib/store";
 import { dayKey, formatTime, minuteKey } from "../../lib/time";
@@ -23,7 +24,7 @@ import { EditDialog } from "./EditDialog";
 import { MessageList, type ScrollRequest } from "./MessageList";
 import { MessageRow } from "./MessageRow";
 import { NoticeBanner } from "./NoticeBanner";
-import { PendingRow } from "./PendingRow";
+import { PendingRow, canRetry } from "./PendingRow";
 import { type TimelineRow, buildRows } from "./rows";
 import { SystemRow } from "./SystemRow";
 import { buildReadIndex, mentionsUser, unreadCount } from "./timeline";
@@ -195,16 +196,29 @@ export function ChatView({ roomId }: { roomId: number }) {
             <PendingRow
               pending={row.pending}
               onRetry={() => void session.outbox.retry(row.pending.client_msg_id)}
-              onDiscard={() => void session.outbox.discard(row.pending.client_msg_id)}
+              onDiscard={() => {
+                // Its files are gone for good: the caption goes back to the composer to be sent
+                // again with the files attached anew (as "@이름" text).
+                const p = row.pending;
+                if (p.state === "failed" && !canRetry(p) && p.body) {
+                  session.restoreDraft(roomId, plainText(p.body, (id) => nameOf(id) ?? t("rooms.unknownPerson"), t("chat.mentionAll")));
+                }
+                void session.outbox.discard(p.client_msg_id);
+              }}
+              myUserId={session.userId}
+              nameOf={nameOf}
               onReattach={
                 session.canReattach(row.pending.client_msg_id)
                   ? () => {
-                      const rejected = session.reattach(row.pending.client_msg_id);
-                      if (rejected) showRejections(rejected);
-                      // The row is gone with its button: focus goes where the files went.
-                      if (rejected?.length === 0) {
-                        window.requestAnimationFrame(() => document.querySelector<HTMLElement>(".composer textarea")?.focus());
-                      }
+                      const back = session.reattach(row.pending.client_msg_id);
+                      if (!back) return;
+                      showRejections(back.refused);
+                      if (back.refused.length > 0) return;
+                      // Still a reply (if the original is loaded), and the focus goes where the
+                      // files went: the row is gone with its button.
+                      const original = session.timelines.room(roomId).messages.find((m) => m.id === back.replyToId);
+                      if (original) setReplyTo(original);
+                      window.requestAnimationFrame(() => document.querySelector<HTMLElement>(".composer textarea")?.focus());
                     }
                   : undefined
               }
@@ -379,9 +393,12 @@ export function ChatView({ roomId }: { roomId: number }) {
         </p>
       ) : null}
       {fileError ? (
-        <p className="form-error inline" role="alert">
-          {fileError}
-        </p>
+        <div className="form-error inline file-refusal" role="alert">
+          <span>{fileError}</span>
+          <button type="button" className="icon-button" onClick={() => setFileError(null)} aria-label={t("common.close")} title={t("common.close")}>
+            <Icon name="close" size={16} />
+          </button>
+        </div>
       ) : null}
       <Composer
         key={`composer-${roomId}-${composerEpoch}`}
@@ -394,6 +411,7 @@ export function ChatView({ roomId }: { roomId: number }) {
         onDraft={(text) => session.drafts.set(roomId, text)}
         onSend={(body, replyToId) => {
           setReplyTo(null);
+          setFileError(null);
           setStickNonce((n) => n + 1);
           session.setView({ atBottom: true });
           void session.send(roomId, body, replyToId);

@@ -58,3 +58,21 @@ describe("a message the server refused", () => {
     expect(html({ ...failed("x"), state: "pending" })).not.toContain("재전송");
   });
 });
+
+describe("a message on its way", () => {
+  it("shows mentions as names, like a sent message, not the server's tokens", () => {
+    const html = renderToStaticMarkup(
+      <I18nextProvider i18n={createI18n("ko")}>
+        <PendingRow
+          pending={{ ...failed("x"), state: "pending", body: "<@3> 확인 부탁드려요" }}
+          onRetry={() => undefined}
+          onDiscard={() => undefined}
+          myUserId={1}
+          nameOf={(id) => (id === 3 ? "박보브" : null)}
+        />
+      </I18nextProvider>,
+    );
+    expect(html).toContain("@박보브");
+    expect(html).not.toContain("&lt;@3&gt;");
+  });
+});

@@ -4,6 +4,7 @@ import { FileIcon } from "../files/FileIcon";
 import { FileName } from "../files/FileName";
 import { formatBytes } from "../files/format";
 import { kindOfType } from "../files/types";
+import { MessageText } from "./MessageText";
 import type { PendingMessage } from "./outbox";
 
 export interface PendingRowProps {
@@ -12,7 +13,12 @@ export interface PendingRowProps {
   onDiscard(): void;
   /** Puts the files back in the tray to upload again; given when the page still holds them. */
   onReattach?: () => void;
+  /** For mentions in the text, shown as "@이름" like a sent message's (not the <@id> tokens). */
+  myUserId?: number;
+  nameOf?: (userId: number) => string | null;
 }
+
+const noName = () => null;
 
 /**
  * Refusals that the same message can never get past: its files are gone from the server (an
@@ -25,7 +31,7 @@ export function canRetry(pending: PendingMessage): boolean {
 }
 
 /** My message not yet acknowledged: a clock while queued, retry/delete when refused. */
-export function PendingRow({ pending, onRetry, onDiscard, onReattach }: PendingRowProps) {
+export function PendingRow({ pending, onRetry, onDiscard, onReattach, myUserId = 0, nameOf = noName }: PendingRowProps) {
   const { t, i18n } = useTranslation();
   const failed = pending.state === "failed";
   return (
@@ -68,7 +74,11 @@ export function PendingRow({ pending, onRetry, onDiscard, onReattach }: PendingR
                 ))}
               </ul>
             ) : null}
-            {pending.body ? <span className="bubble-text">{pending.body}</span> : null}
+            {pending.body ? (
+              <span className="bubble-text">
+                <MessageText body={pending.body} myUserId={myUserId} nameOf={nameOf} />
+              </span>
+            ) : null}
             {failed ? <span className="form-error">{errorText(t, pending.error_code)}</span> : null}
           </div>
         </div>

@@ -9,6 +9,8 @@ export interface HeldSend {
   files: File[];
   /** The caption as typed (with "@이름", not the server's mention tokens). */
   draft: string;
+  /** The message it answered, if it was a reply. */
+  replyToId: number | null;
 }
 
 export class SentFiles {

@@ -4,7 +4,7 @@ import { FileIcon } from "./FileIcon";
 import { formatBytes } from "./format";
 import { FileName } from "./FileName";
 import { ScanBadge } from "./ScanBadge";
-import { badgeOnCard, downloadPermission } from "./scan";
+import { showScanBadge, downloadPermission } from "./scan";
 import { useVirusScanning } from "./useMedia";
 import type { Attachment } from "./types";
 
@@ -27,7 +27,7 @@ export function FileCard({ attachment: a, mine, detail }: FileCardProps) {
         <FileName name={a.file_name} />
         <span className="file-meta">
           <span className="file-size">{formatBytes(a.size, i18n.language)}</span>
-          {badgeOnCard(a, scanning) ? <ScanBadge attachment={a} /> : null}
+          {showScanBadge(a, scanning) ? <ScanBadge attachment={a} /> : null}
         </span>
         {detail ? <span className="file-detail">{detail}</span> : null}
         {!permission.allowed && permission.reason ? <span className="file-blocked">{t(permission.reason)}</span> : null}

@@ -4,7 +4,8 @@ import { Icon } from "../../ui/Icon";
 import { DownloadLink } from "./DownloadLink";
 import { FileIcon } from "./FileIcon";
 import { FileName } from "./FileName";
-import { downloadPermission } from "./scan";
+import { downloadPermission, showScanBadge } from "./scan";
+import { useVirusScanning } from "./useMedia";
 import { ScanBadge } from "./ScanBadge";
 import { type Attachment, fileUrl, stateKey, thumbnailUrl } from "./types";
 
@@ -22,6 +23,8 @@ export interface LightboxProps {
   onClose(): void;
 }
 
+const SWIPE_PX = 50;
+
 /** Originals a browser shows itself (the server serves exactly these inline). */
 const RENDERABLE = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
 
@@ -33,6 +36,9 @@ export function Lightbox({ items, index, onIndex, onClose }: LightboxProps) {
   const { t } = useTranslation();
   const [original, setOriginal] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
+  const scanning = useVirusScanning();
+  // Where a touch began: a horizontal swipe of 50 px moves to the next or previous picture.
+  const swipe = useRef<{ x: number; y: number } | null>(null);
   const item = items[index];
 
   useEffect(() => {
@@ -93,9 +99,25 @@ export function Lightbox({ items, index, onIndex, onClose }: LightboxProps) {
           <Icon name="close" />
         </button>
       </header>
-      <div className="lightbox-stage" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
+      <div
+        className="lightbox-stage"
+        onMouseDown={(e) => e.target === e.currentTarget && onClose()}
+        onPointerDown={(e) => {
+          swipe.current = e.pointerType === "mouse" ? null : { x: e.clientX, y: e.clientY };
+        }}
+        onPointerUp={(e) => {
+          const start = swipe.current;
+          swipe.current = null;
+          if (!start) return;
+          const dx = e.clientX - start.x;
+          if (Math.abs(dx) >= SWIPE_PX && Math.abs(dx) > Math.abs(e.clientY - start.y)) go(dx < 0 ? 1 : -1);
+        }}
+        onPointerCancel={() => {
+          swipe.current = null;
+        }}
+      >
         <LightboxMedia key={stateKey(a)} attachment={a} allowed={allowed} original={original} />
-        {a.scan_state !== "clean" ? (
+        {a.scan_state !== "clean" && showScanBadge(a, scanning) ? (
           <span className="lightbox-scan">
             <ScanBadge attachment={a} />
           </span>

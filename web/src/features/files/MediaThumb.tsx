@@ -3,7 +3,7 @@ import { useTranslation } from "react-i18next";
 import { Icon } from "../../ui/Icon";
 import { FileIcon } from "./FileIcon";
 import { ScanBadge } from "./ScanBadge";
-import { badgeOnCard } from "./scan";
+import { showScanBadge } from "./scan";
 import { type Attachment, thumbnailUrl } from "./types";
 import { useMedia, useVirusScanning } from "./useMedia";
 
@@ -32,7 +32,7 @@ export function MediaThumb({ attachment: a, width, height, cover = false, onOpen
     <button
       type="button"
       className={`media-thumb${cover ? " cover" : ""}`}
-      style={{ width, height }}
+      style={{ width, aspectRatio: `${width} / ${height}` }}
       onClick={onOpen}
       aria-label={t("files.open", { name: a.file_name })}
       data-attachment-id={a.id}
@@ -67,7 +67,7 @@ export function MediaThumb({ attachment: a, width, height, cover = false, onOpen
           <Icon name="play" size={cover ? 20 : 28} />
         </span>
       ) : null}
-      {a.scan_state !== "clean" && badgeOnCard(a, scanning) ? (
+      {a.scan_state !== "clean" && showScanBadge(a, scanning) ? (
         <span className="thumb-scan">
           <ScanBadge attachment={a} compact />
         </span>

@@ -29,14 +29,19 @@ export function thumbBox(a: Pick<Attachment, "width" | "height">): { width: numb
   };
 }
 
+/** Columns of the photo grid: 3, or 2 on a narrow screen (styles.css, max-width 599px). */
+export function gridColumns(): number {
+  return typeof window !== "undefined" && window.matchMedia?.("(max-width: 599px)").matches ? 2 : 3;
+}
+
 /** The height the attachments of one message take in its bubble. */
-export function attachmentsHeight(list: readonly Attachment[]): number {
+export function attachmentsHeight(list: readonly Attachment[], columns = 3): number {
   const visual = list.filter(isVisual);
   const cards = list.length - visual.length;
   let height = 0;
   if (visual.length === 1 && visual[0]) height += thumbBox(visual[0]).height;
   else if (visual.length > 1) {
-    const rows = Math.ceil(visual.length / 3);
+    const rows = Math.ceil(visual.length / columns);
     height += rows * GRID_CELL + (rows - 1) * GRID_GAP;
   }
   if (cards > 0) height += (visual.length > 0 ? GROUP_GAP : 0) + cards * CARD_HEIGHT + (cards - 1) * CARD_GAP;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { attachment } from "../../test/factories";
-import { badgeOnCard, downloadPermission, scanBadge } from "./scan";
+import { showScanBadge, downloadPermission, scanBadge } from "./scan";
 
 describe("scan badge", () => {
   it("maps every scan state to its label and tone", () => {
@@ -19,14 +19,14 @@ describe("scan badge", () => {
 
   it("is left off cards and tiles only on a server with no scanner, where it would be on every file", () => {
     const noScanner = attachment({ scan_state: "unscanned", scan_reason: "scanner_disabled" });
-    expect(badgeOnCard(noScanner, false)).toBe(false);
+    expect(showScanBadge(noScanner, false)).toBe(false);
     // Sent before a scanner was set up, or before the server said: still marked.
-    expect(badgeOnCard(noScanner, true)).toBe(true);
-    expect(badgeOnCard(noScanner, null)).toBe(true);
+    expect(showScanBadge(noScanner, true)).toBe(true);
+    expect(showScanBadge(noScanner, null)).toBe(true);
     for (const reason of ["too_large", "scanner_limit", "scanner_error", null]) {
-      expect(badgeOnCard(attachment({ scan_state: "unscanned", scan_reason: reason }), false)).toBe(true);
+      expect(showScanBadge(attachment({ scan_state: "unscanned", scan_reason: reason }), false)).toBe(true);
     }
-    for (const state of ["pending", "clean", "infected"] as const) expect(badgeOnCard(attachment({ scan_state: state }), false)).toBe(true);
+    for (const state of ["pending", "clean", "infected"] as const) expect(showScanBadge(attachment({ scan_state: state }), false)).toBe(true);
   });
 });
 

@@ -10,12 +10,12 @@ export interface ScanBadge {
 }
 
 /**
- * Whether a file's card or tile carries the badge. Not on a server that scans nothing
+ * Whether a file shows its scan badge (card, tile, viewer). Not on a server that scans nothing
  * (`scanning === false`, from server-info): there every file would say 검사 안 됨 and the badge
- * tells nothing about the file (the viewer still shows it). Once a scanner is set up, files sent
- * before it keep `scanner_disabled` and show it, so they never look like the scanned ones.
+ * tells nothing about the file. Once a scanner is set up, files sent before it keep
+ * `scanner_disabled` and show it, so they never look like the scanned ones.
  */
-export function badgeOnCard(a: Pick<Attachment, "scan_state" | "scan_reason">, scanning: boolean | null): boolean {
+export function showScanBadge(a: Pick<Attachment, "scan_state" | "scan_reason">, scanning: boolean | null): boolean {
   return !(scanning === false && a.scan_state === "unscanned" && a.scan_reason === "scanner_disabled");
 }
 

@@ -176,7 +176,9 @@ export class Session {
           .then((pending) => {
             // Held only while the message waits (it may already be sent by now).
             const waiting = this.outbox.getState().items.some((i) => i.client_msg_id === pending.client_msg_id);
-            if (files && waiting) this.sentFiles.hold(pending.client_msg_id, { files, draft: send.draft });
+            if (files && waiting) {
+              this.sentFiles.hold(pending.client_msg_id, { files, draft: send.draft, replyToId: send.replyToId });
+            }
           });
       },
       onAbandoned: (roomId, send) => this.restoreDraft(roomId, send.draft),
@@ -391,18 +393,18 @@ export class Session {
    * and upload again, its caption back to the composer, and the failed message is deleted. If
    * the tray cannot take every file now (it filled up meanwhile, or the size limit was lowered),
    * nothing changes and the refusals are returned, so no file is lost; null when the page no
-   * longer holds the files. (The reply it answered is not restored.)
+   * longer holds the files. `replyToId` is the message it answered, for the composer's reply bar.
    */
-  reattach(clientMsgId: string): Rejection[] | null {
+  reattach(clientMsgId: string): { refused: Rejection[]; replyToId: number | null } | null {
     const pending = this.outbox.getState().items.find((i) => i.client_msg_id === clientMsgId);
     const held = this.sentFiles.get(clientMsgId);
     if (!pending || !held) return null;
     const refused = this.uploads.wouldRefuse(pending.room_id, held.files);
-    if (refused.length > 0) return refused;
+    if (refused.length > 0) return { refused, replyToId: null };
     this.uploads.add(pending.room_id, held.files);
     this.restoreDraft(pending.room_id, held.draft);
     void this.outbox.discard(clientMsgId);
-    return [];
+    return { refused: [], replyToId: held.replyToId };
   }
 
   /** Gives a caption back to the room's composer (appended to whatever was typed since). */
