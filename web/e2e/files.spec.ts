@@ -502,6 +502,24 @@ test("photos on a 360 px phone: a wide one fits its bubble, the viewer swipes be
   await touch("touchEnd", 80);
   await expect(viewer.locator(".lightbox-position")).toHaveText("2 / 2");
   expect(await k.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+  await viewer.getByRole("button", { name: "닫기" }).click();
+  await expect(viewer).toHaveCount(0);
+
+  // A long press on the photo opens the message's actions (not the viewer); 답장 quotes it.
+  const at = await wide.boundingBox();
+  const px = (at?.x ?? 0) + (at?.width ?? 0) / 2;
+  const py = (at?.y ?? 0) + (at?.height ?? 0) / 2;
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x: px, y: py }] });
+  // The gesture itself lasts longer than LONG_PRESS_MS (500 ms): this wait is the user's finger.
+  await k.page.waitForTimeout(800);
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+  const actions = k.page.locator(".msg-row.mine .bubble", { has: k.page.locator(wideThumb) }).getByRole("toolbar");
+  await expect(actions.getByRole("button", { name: "답장" })).toBeVisible();
+  await expect(viewer).toHaveCount(0);
+  const reply = await actions.getByRole("button", { name: "답장" }).boundingBox();
+  expect(Math.min(reply?.width ?? 0, reply?.height ?? 0)).toBeGreaterThanOrEqual(36);
+  await actions.getByRole("button", { name: "답장" }).click();
+  await expect(k.page.locator(".composer-reply-body")).toHaveText("사진");
   await k.context.close();
 });
 

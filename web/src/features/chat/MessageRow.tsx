@@ -1,4 +1,4 @@
-import { memo } from "react";
+import { memo, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { plainText } from "../../lib/linkify";
 import type { Message, PresenceStatus, ReactionKind } from "../../lib/model";
@@ -7,6 +7,7 @@ import { Avatar } from "../../ui/Avatar";
 import { MessageAttachments } from "../files/MessageAttachments";
 import { filesPreview } from "../files/preview";
 import { attachmentsOf } from "../files/types";
+import { useLongPress } from "./longPress";
 import { MessageActions } from "./MessageActions";
 import { MessageText } from "./MessageText";
 import { ReactionChips } from "./ReactionChips";
@@ -39,6 +40,9 @@ export interface MessageRowProps {
 export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
   const { t, i18n } = useTranslation();
   const { message: m, mine, first, last } = props;
+  // On a touch screen a long press opens the actions (they show while the bubble has the focus).
+  const bubble = useRef<HTMLDivElement>(null);
+  const press = useLongPress(() => bubble.current?.focus());
   const tombstone = m.deleted_at !== null;
   const hidden = !tombstone && m.hidden;
   const showAuthor = !mine && first && !tombstone;
@@ -78,6 +82,8 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
           {mine ? meta : null}
           <div
             className={`bubble${tombstone || hidden ? " bubble-muted" : ""}${props.mentionsMe ? " bubble-mention" : ""}${files.length > 0 ? " bubble-files" : ""}`}
+            ref={bubble}
+            {...press}
             tabIndex={0}
             role="article"
             aria-label={tombstone ? t("chat.unsent") : `${props.senderName}: ${label}`}
