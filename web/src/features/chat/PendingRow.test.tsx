@@ -76,3 +76,20 @@ describe("a message on its way", () => {
     expect(html).not.toContain("&lt;@3&gt;");
   });
 });
+
+describe("a file message whose upload is gone", () => {
+  it("names the file the server could not find when there are several", () => {
+    const two: PendingMessage = {
+      ...failed("upload_not_found"),
+      upload_ids: ["u1", "u2"],
+      files: [
+        { name: "보고서.pdf", size: 1200, type: "application/pdf" },
+        { name: "첨부표.xlsx", size: 900, type: "application/vnd.ms-excel" },
+      ],
+      failed_upload_id: "u2",
+    };
+    expect(html(two)).toContain("‘첨부표.xlsx’ 파일을 서버에서 찾을 수 없습니다. 다시 올려 주세요.");
+    // One file: the general text says it all.
+    expect(html({ ...failed("upload_not_found"), failed_upload_id: "u1" })).toContain("올리던 파일을 서버에서 찾을 수 없습니다");
+  });
+});

@@ -1,3 +1,4 @@
+import type { TFunction } from "i18next";
 import { useTranslation } from "react-i18next";
 import { errorText } from "../../lib/i18n";
 import { FileIcon } from "../files/FileIcon";
@@ -25,6 +26,16 @@ const noName = () => null;
  * upload expired before the message was sent), so they have to be attached again.
  */
 const NOT_RETRYABLE = new Set(["upload_not_found"]);
+
+/** The refusal, naming the file the server could not find when there are several. */
+function failureText(pending: PendingMessage, t: TFunction): string {
+  const index = pending.failed_upload_id ? (pending.upload_ids ?? []).indexOf(pending.failed_upload_id) : -1;
+  const file = index >= 0 ? pending.files?.[index] : undefined;
+  if (pending.error_code === "upload_not_found" && file && (pending.files?.length ?? 0) > 1) {
+    return t("chat.uploadGone", { name: file.name });
+  }
+  return errorText(t, pending.error_code);
+}
 
 export function canRetry(pending: PendingMessage): boolean {
   return pending.state === "failed" && !NOT_RETRYABLE.has(pending.error_code ?? "");
@@ -79,7 +90,7 @@ export function PendingRow({ pending, onRetry, onDiscard, onReattach, myUserId =
                 <MessageText body={pending.body} myUserId={myUserId} nameOf={nameOf} />
               </span>
             ) : null}
-            {failed ? <span className="form-error">{errorText(t, pending.error_code)}</span> : null}
+            {failed ? <span className="form-error">{failureText(pending, t)}</span> : null}
           </div>
         </div>
       </div>

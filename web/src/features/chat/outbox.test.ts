@@ -19,6 +19,7 @@ function fakeServer() {
     async send(p: PendingMessage): Promise<Message> {
       if (down) throw new NetworkError("offline");
       if (p.body === "too long") throw new ApiError(413, "message_too_long", "too long");
+      if (p.upload_ids?.includes("gone")) throw new ApiError(404, "upload_not_found", "No such upload.", { upload_id: "gone" });
       received.push({ client_msg_id: p.client_msg_id, body: p.body });
       const existing = byClientId.get(p.client_msg_id);
       if (existing) return existing;
@@ -171,5 +172,20 @@ describe("Outbox (pending queue)", () => {
     await outbox.enqueue(1, "a");
     await outbox.enqueue(2, "b");
     expect(outbox.forRoom(2).map((p) => p.body)).toEqual(["b"]);
+  });
+
+  it("keeps which upload the server could not find, and forgets it on a retry", async () => {
+    const server = fakeServer();
+    const storage = new MemoryPendingStorage();
+    const outbox = makeOutbox(storage, server);
+    await outbox.enqueue(1, "자료", null, { uploadIds: ["ok", "gone"], files: [] });
+    await outbox.flush();
+    const [failed] = outbox.getState().items;
+    expect(failed).toMatchObject({ state: "failed", error_code: "upload_not_found", failed_upload_id: "gone" });
+    expect((await storage.all())[0]?.failed_upload_id).toBe("gone");
+    server.setDown(true);
+    await outbox.retry(failed?.client_msg_id ?? "");
+    expect(outbox.getState().items[0]).toMatchObject({ state: "pending", error_code: null });
+    expect(outbox.getState().items[0]?.failed_upload_id).toBeUndefined();
   });
 });

@@ -22,6 +22,8 @@ export interface PendingMessage {
   /** `pending` is queued or in flight; `failed` was refused by the server and waits for the user. */
   state: "pending" | "failed";
   error_code: string | null;
+  /** The upload the server named in its refusal (`upload_not_found`, `upload_not_finished`). */
+  failed_upload_id?: string;
 }
 
 /** Where pending messages survive a reload (IndexedDB in the browser, memory in tests). */
@@ -121,7 +123,8 @@ export class Outbox extends Store<OutboxState> {
   async retry(clientMsgId: string): Promise<void> {
     const item = this.getState().items.find((i) => i.client_msg_id === clientMsgId);
     if (!item) return;
-    const next: PendingMessage = { ...item, state: "pending", error_code: null };
+    const { failed_upload_id: _named, ...rest } = item;
+    const next: PendingMessage = { ...rest, state: "pending", error_code: null };
     this.replace(next);
     await this.deps.storage.put(next);
     await this.flush();
@@ -141,10 +144,12 @@ export class Outbox extends Store<OutboxState> {
         message = await this.deps.send(item);
       } catch (error) {
         if (isRetryable(error)) return; // kept; flushed again on reconnect
+        const named = error instanceof ApiError ? error.data.upload_id : undefined;
         const failed: PendingMessage = {
           ...item,
           state: "failed",
           error_code: error instanceof ApiError ? error.code : "unknown",
+          ...(typeof named === "string" ? { failed_upload_id: named } : {}),
         };
         this.replace(failed);
         await this.deps.storage.put(failed);

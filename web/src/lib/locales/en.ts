@@ -71,6 +71,7 @@ export const en: DeepStrings<Messages> & Record<string, unknown> = {
     sending: "Sending",
     retry: "Resend",
     reattach: "Upload again",
+    uploadGone: "The server no longer has ‘{{name}}’. Please upload it again.",
     history: "Conversation",
     unsent: "This message was deleted.",
     hidden: "Hidden by the chat's owner.",

@@ -64,6 +64,7 @@ export const ko = {
     sending: "보내는 중",
     retry: "재전송",
     reattach: "다시 올리기",
+    uploadGone: "‘{{name}}’ 파일을 서버에서 찾을 수 없습니다. 다시 올려 주세요.",
     history: "대화 내용",
     unsent: "삭제된 메시지입니다.",
     hidden: "방장이 가린 메시지입니다.",
