@@ -505,6 +505,10 @@ test("photos on a 360 px phone: a wide one fits its bubble, the viewer swipes be
   await viewer.getByRole("button", { name: "닫기" }).click();
   await expect(viewer).toHaveCount(0);
 
+  // Closing the viewer put the focus back on the photo: that alone shows no actions on a phone.
+  const actions = k.page.locator(".msg-row.mine .bubble", { has: k.page.locator(wideThumb) }).getByRole("toolbar");
+  await expect(actions).toBeHidden();
+
   // A long press on the photo opens the message's actions (not the viewer); 답장 quotes it.
   const at = await wide.boundingBox();
   const px = (at?.x ?? 0) + (at?.width ?? 0) / 2;
@@ -513,7 +517,6 @@ test("photos on a 360 px phone: a wide one fits its bubble, the viewer swipes be
   // The gesture itself lasts longer than LONG_PRESS_MS (500 ms): this wait is the user's finger.
   await k.page.waitForTimeout(800);
   await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
-  const actions = k.page.locator(".msg-row.mine .bubble", { has: k.page.locator(wideThumb) }).getByRole("toolbar");
   await expect(actions.getByRole("button", { name: "답장" })).toBeVisible();
   await expect(viewer).toHaveCount(0);
   const reply = await actions.getByRole("button", { name: "답장" }).boundingBox();

@@ -102,13 +102,14 @@ export function ChatView({ roomId }: { roomId: number }) {
   const pending = useMemo(() => outboxItems.filter((p) => p.room_id === roomId), [outboxItems, roomId]);
   const uploads = useMemo(() => uploadItems.filter((u) => u.roomId === roomId), [uploadItems, roomId]);
 
-  const showRejections = useCallback(
+  const showRejectionsText = useCallback(
     (rejected: Rejection[]) => {
       const maxSize = formatBytes(session.maxAttachmentBytes(), i18n.language);
-      setFileError(rejectionText(rejected, t, i18n.language, { maxSize, maxCount: MAX_UPLOADS_PER_MESSAGE }));
+      return rejectionText(rejected, t, i18n.language, { maxSize, maxCount: MAX_UPLOADS_PER_MESSAGE });
     },
     [session, t, i18n.language],
   );
+  const showRejections = useCallback((rejected: Rejection[]) => setFileError(showRejectionsText(rejected)), [showRejectionsText]);
   const addFiles = useCallback(
     (files: File[]) => showRejections(session.uploads.add(roomId, files)),
     [roomId, session, showRejections],
@@ -200,7 +201,7 @@ export function ChatView({ roomId }: { roomId: number }) {
                 // Its files are gone for good: the caption goes back to the composer to be sent
                 // again with the files attached anew (as "@이름" text).
                 const p = row.pending;
-                if (p.state === "failed" && !canRetry(p) && p.body) {
+                if (p.state === "failed" && !canRetry(p) && !session.canReattach(p.client_msg_id) && p.body) {
                   session.restoreDraft(roomId, plainText(p.body, (id) => nameOf(id) ?? t("rooms.unknownPerson"), t("chat.mentionAll")));
                 }
                 void session.outbox.discard(p.client_msg_id);
@@ -212,12 +213,16 @@ export function ChatView({ roomId }: { roomId: number }) {
                   ? () => {
                       const back = session.reattach(row.pending.client_msg_id);
                       if (!back) return;
-                      showRejections(back.refused);
-                      if (back.refused.length > 0) return;
-                      // Still a reply (if the original is loaded), and the focus goes where the
-                      // files went: the row is gone with its button.
+                      if (back.refused.length > 0) {
+                        // Nothing moved: the message stays, and the text says why.
+                        setFileError(`${t("files.reattachRefused")} ${showRejectionsText(back.refused)}`);
+                        return;
+                      }
+                      setFileError(null);
+                      // Still a reply (when the original is loaded and no other reply was started
+                      // since), and the focus goes where the files went: the row is gone.
                       const original = session.timelines.room(roomId).messages.find((m) => m.id === back.replyToId);
-                      if (original) setReplyTo(original);
+                      if (original) setReplyTo((current) => current ?? original);
                       window.requestAnimationFrame(() => document.querySelector<HTMLElement>(".composer textarea")?.focus());
                     }
                   : undefined
@@ -256,7 +261,7 @@ export function ChatView({ roomId }: { roomId: number }) {
         }
       }
     },
-    [t, nameOf, session, haveReads, readIndex, presence, canModerate, onReact, act, roomId, jump, onOpenMedia, showRejections],
+    [t, nameOf, session, haveReads, readIndex, presence, canModerate, onReact, act, roomId, jump, onOpenMedia, showRejections, showRejectionsText],
   );
 
   if (!room) {

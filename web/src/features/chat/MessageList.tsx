@@ -1,7 +1,7 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { type ReactNode, useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { attachmentsHeight, gridColumns } from "../files/layout";
+import { attachmentsHeight, screenLayout } from "../files/layout";
 import { attachmentsOf } from "../files/types";
 import type { TimelineRow } from "./rows";
 
@@ -55,7 +55,7 @@ function estimateRowHeight(row: TimelineRow | undefined): number {
       if (m.reactions.length > 0) h += 28;
       const files = m.deleted_at || m.hidden ? [] : attachmentsOf(m);
       // The attachments take the place of the text line when there is no caption.
-      if (files.length > 0) h += attachmentsHeight(files, gridColumns()) + (m.body ? 8 : -21);
+      if (files.length > 0) h += attachmentsHeight(files, screenLayout()) + (m.body ? 8 : -21);
       return h;
     }
   }

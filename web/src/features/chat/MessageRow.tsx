@@ -1,4 +1,4 @@
-import { memo, useRef } from "react";
+import { memo, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { plainText } from "../../lib/linkify";
 import type { Message, PresenceStatus, ReactionKind } from "../../lib/model";
@@ -40,9 +40,21 @@ export interface MessageRowProps {
 export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
   const { t, i18n } = useTranslation();
   const { message: m, mine, first, last } = props;
-  // On a touch screen a long press opens the actions (they show while the bubble has the focus).
+  // On a touch screen a long press opens the actions; a tap elsewhere or the focus leaving closes them.
   const bubble = useRef<HTMLDivElement>(null);
-  const press = useLongPress(() => bubble.current?.focus());
+  const [actionsOpen, setActionsOpen] = useState(false);
+  const press = useLongPress(() => {
+    setActionsOpen(true);
+    bubble.current?.focus({ preventScroll: true });
+  });
+  useEffect(() => {
+    if (!actionsOpen) return;
+    const away = (e: PointerEvent) => {
+      if (!bubble.current?.contains(e.target as Node)) setActionsOpen(false);
+    };
+    document.addEventListener("pointerdown", away, true);
+    return () => document.removeEventListener("pointerdown", away, true);
+  }, [actionsOpen]);
   const tombstone = m.deleted_at !== null;
   const hidden = !tombstone && m.hidden;
   const showAuthor = !mine && first && !tombstone;
@@ -81,9 +93,12 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
         <div className="msg-line">
           {mine ? meta : null}
           <div
-            className={`bubble${tombstone || hidden ? " bubble-muted" : ""}${props.mentionsMe ? " bubble-mention" : ""}${files.length > 0 ? " bubble-files" : ""}`}
+            className={`bubble${tombstone || hidden ? " bubble-muted" : ""}${props.mentionsMe ? " bubble-mention" : ""}${files.length > 0 ? " bubble-files" : ""}${actionsOpen ? " actions-open" : ""}`}
             ref={bubble}
             {...press}
+            onBlur={(e) => {
+              if (!bubble.current?.contains(e.relatedTarget as Node | null)) setActionsOpen(false);
+            }}
             tabIndex={0}
             role="article"
             aria-label={tombstone ? t("chat.unsent") : `${props.senderName}: ${label}`}

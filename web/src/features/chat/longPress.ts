@@ -12,6 +12,7 @@ const SLOP_PX = 10;
  */
 export function useLongPress(onLongPress: () => void) {
   const timer = useRef<number | null>(null);
+  const settle = useRef<number | null>(null);
   const start = useRef<{ x: number; y: number } | null>(null);
   const fired = useRef(false);
   const callback = useRef(onLongPress);
@@ -22,7 +23,25 @@ export function useLongPress(onLongPress: () => void) {
     timer.current = null;
     start.current = null;
   };
-  useEffect(() => clear, []);
+  useEffect(
+    () => () => {
+      clear();
+      if (settle.current !== null) window.clearTimeout(settle.current);
+    },
+    [],
+  );
+  // The click a browser may send right after the finger lifts is swallowed; later clicks are not
+  // (many browsers send none after a long press, and a keyboard or screen reader click has no
+  // press before it).
+  const release = () => {
+    clear();
+    if (!fired.current) return;
+    if (settle.current !== null) window.clearTimeout(settle.current);
+    settle.current = window.setTimeout(() => {
+      settle.current = null;
+      fired.current = false;
+    }, 400);
+  };
 
   return {
     onPointerDown(e: PointerEvent<HTMLElement>) {
@@ -42,10 +61,10 @@ export function useLongPress(onLongPress: () => void) {
       const from = start.current;
       if (from && Math.hypot(e.clientX - from.x, e.clientY - from.y) > SLOP_PX) clear();
     },
-    onPointerUp: clear,
-    onPointerCancel: clear,
+    onPointerUp: release,
+    onPointerCancel: release,
     onClickCapture(e: MouseEvent<HTMLElement>) {
-      if (!fired.current) return;
+      if (!fired.current || e.detail === 0) return;
       fired.current = false;
       e.preventDefault();
       e.stopPropagation();

@@ -37,7 +37,7 @@ export function Lightbox({ items, index, onIndex, onClose }: LightboxProps) {
   const [original, setOriginal] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
   const scanning = useVirusScanning();
-  // Where a touch began: a horizontal swipe of 50 px moves to the next or previous picture.
+  // Where a one-finger touch began: a sideways swipe of 50 px moves to the next or previous picture.
   const swipe = useRef<{ x: number; y: number } | null>(null);
   const item = items[index];
 
@@ -102,17 +102,23 @@ export function Lightbox({ items, index, onIndex, onClose }: LightboxProps) {
       <div
         className="lightbox-stage"
         onMouseDown={(e) => e.target === e.currentTarget && onClose()}
-        onPointerDown={(e) => {
-          swipe.current = e.pointerType === "mouse" ? null : { x: e.clientX, y: e.clientY };
+        onTouchStart={(e) => {
+          // One finger, not on a video (its seek bar drags sideways), not while zoomed in (then a
+          // sideways drag pans the picture): only then is a sideways swipe a move to the next.
+          const zoomed = (window.visualViewport?.scale ?? 1) > 1.01;
+          const onVideo = (e.target as Element).closest("video") !== null;
+          const touch = e.touches[0];
+          swipe.current = e.touches.length === 1 && touch && !zoomed && !onVideo ? { x: touch.clientX, y: touch.clientY } : null;
         }}
-        onPointerUp={(e) => {
+        onTouchEnd={(e) => {
           const start = swipe.current;
           swipe.current = null;
-          if (!start) return;
-          const dx = e.clientX - start.x;
-          if (Math.abs(dx) >= SWIPE_PX && Math.abs(dx) > Math.abs(e.clientY - start.y)) go(dx < 0 ? 1 : -1);
+          const touch = e.changedTouches[0];
+          if (!start || !touch || e.touches.length > 0) return;
+          const dx = touch.clientX - start.x;
+          if (Math.abs(dx) >= SWIPE_PX && Math.abs(dx) > Math.abs(touch.clientY - start.y)) go(dx < 0 ? 1 : -1);
         }}
-        onPointerCancel={() => {
+        onTouchCancel={() => {
           swipe.current = null;
         }}
       >

@@ -29,19 +29,37 @@ export function thumbBox(a: Pick<Attachment, "width" | "height">): { width: numb
   };
 }
 
-/** Columns of the photo grid: 3, or 2 on a narrow screen (styles.css, max-width 599px). */
-export function gridColumns(): number {
-  return typeof window !== "undefined" && window.matchMedia?.("(max-width: 599px)").matches ? 2 : 3;
+/** How the screen lays attachments out (styles.css): the grid's columns, a single photo's width. */
+export interface ScreenLayout {
+  columns: number;
+  maxThumbWidth: number;
+}
+
+/**
+ * 3 columns, or 2 on a narrow screen (max-width 599px), where a single photo is also narrowed to
+ * its bubble: 78 % of the screen (`.msg-column`) less the time column and the bubble's padding.
+ */
+export function screenLayout(): ScreenLayout {
+  if (typeof window === "undefined" || !window.matchMedia?.("(max-width: 599px)").matches) {
+    return { columns: 3, maxThumbWidth: THUMB_MAX };
+  }
+  return { columns: 2, maxThumbWidth: Math.max(THUMB_MIN, Math.min(THUMB_MAX, Math.floor(window.innerWidth * 0.78) - 62)) };
 }
 
 /** The height the attachments of one message take in its bubble. */
-export function attachmentsHeight(list: readonly Attachment[], columns = 3): number {
+export function attachmentsHeight(
+  list: readonly Attachment[],
+  screen: ScreenLayout = { columns: 3, maxThumbWidth: THUMB_MAX },
+): number {
   const visual = list.filter(isVisual);
   const cards = list.length - visual.length;
   let height = 0;
-  if (visual.length === 1 && visual[0]) height += thumbBox(visual[0]).height;
-  else if (visual.length > 1) {
-    const rows = Math.ceil(visual.length / columns);
+  if (visual.length === 1 && visual[0]) {
+    const box = thumbBox(visual[0]);
+    // Narrowed to the bubble (max-width: 100%), it keeps its shape.
+    height += box.width > screen.maxThumbWidth ? Math.round((box.height * screen.maxThumbWidth) / box.width) : box.height;
+  } else if (visual.length > 1) {
+    const rows = Math.ceil(visual.length / screen.columns);
     height += rows * GRID_CELL + (rows - 1) * GRID_GAP;
   }
   if (cards > 0) height += (visual.length > 0 ? GROUP_GAP : 0) + cards * CARD_HEIGHT + (cards - 1) * CARD_GAP;

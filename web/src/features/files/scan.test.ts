@@ -20,9 +20,10 @@ describe("scan badge", () => {
   it("is left off cards and tiles only on a server with no scanner, where it would be on every file", () => {
     const noScanner = attachment({ scan_state: "unscanned", scan_reason: "scanner_disabled" });
     expect(showScanBadge(noScanner, false)).toBe(false);
-    // Sent before a scanner was set up, or before the server said: still marked.
+    // Sent before a scanner was set up: still marked. Before the server has said: not (the
+    // default server has no scanner, and a badge that comes and goes is worse).
     expect(showScanBadge(noScanner, true)).toBe(true);
-    expect(showScanBadge(noScanner, null)).toBe(true);
+    expect(showScanBadge(noScanner, null)).toBe(false);
     for (const reason of ["too_large", "scanner_limit", "scanner_error", null]) {
       expect(showScanBadge(attachment({ scan_state: "unscanned", scan_reason: reason }), false)).toBe(true);
     }

@@ -10,13 +10,13 @@ export interface ScanBadge {
 }
 
 /**
- * Whether a file shows its scan badge (card, tile, viewer). Not on a server that scans nothing
- * (`scanning === false`, from server-info): there every file would say 검사 안 됨 and the badge
- * tells nothing about the file. Once a scanner is set up, files sent before it keep
- * `scanner_disabled` and show it, so they never look like the scanned ones.
+ * Whether a file shows its scan badge (card, tile, viewer). `scanner_disabled` only where the
+ * server is known to scan (server-info's `virus_scanning`): there it marks a file sent before the
+ * scanner was set up, which must not look like a scanned one. On a server that scans nothing, or
+ * before it has said, every file would say 검사 안 됨 and the badge would tell nothing.
  */
 export function showScanBadge(a: Pick<Attachment, "scan_state" | "scan_reason">, scanning: boolean | null): boolean {
-  return !(scanning === false && a.scan_state === "unscanned" && a.scan_reason === "scanner_disabled");
+  return !(scanning !== true && a.scan_state === "unscanned" && a.scan_reason === "scanner_disabled");
 }
 
 /** 검사 중 / 안전 / 차단됨 / 검사 안 됨 (with why). */

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ApiError } from "../../lib/errors";
 import { FakeTusServer, MemoryStorage, MemoryUrlStorage } from "../../test/fakeTusServer";
 import {
@@ -183,6 +183,37 @@ describe("UploadManager (tus over a fake server)", () => {
     expect(w.server.uploads.size).toBe(1);
     expect(w.server.bytesOf("up1")).toEqual(data);
     expect(second.forRoom(7)).toHaveLength(1);
+  });
+
+  it("a pause and resume while tus looks for the upload to continue still continues it", async () => {
+    const w = world();
+    const first = manager(w);
+    const data = bytes(4 * CHUNK);
+    w.server.hooks.afterPatch = (u) => {
+      if (u.offset === 2 * CHUNK) first.pause("local-1");
+    };
+    first.add(7, [fileOf(data)]);
+    await until(first, () => item(first)?.state === "paused");
+    w.server.hooks = {};
+
+    // After a reload, the lookup of stored uploads is slow; the user pauses and resumes meanwhile.
+    const lookups: (() => void)[] = [];
+    const find = w.urls.findUploadsByFingerprint.bind(w.urls);
+    w.urls.findUploadsByFingerprint = (fp) => new Promise<void>((resolve) => lookups.push(resolve)).then(() => find(fp));
+    const second = manager(w);
+    await second.load();
+    const before = w.server.log.length;
+    second.add(7, [fileOf(data)]);
+    await vi.waitFor(() => expect(lookups).toHaveLength(1));
+    second.pause("local-1");
+    second.resume("local-1");
+    await vi.waitFor(() => expect(lookups).toHaveLength(2));
+    for (const release of lookups) release();
+    await until(second, () => item(second)?.state === "done");
+    // Continued from the server's offset by one upload: no new upload was created.
+    expect(w.server.log.slice(before).map((e) => e.method)).toEqual(["HEAD", "PATCH", "PATCH"]);
+    expect(w.server.uploads.size).toBe(1);
+    expect(w.server.bytesOf("up1")).toEqual(data);
   });
 
   it("after a reload, an upload the server finished is ready and one it forgot starts over", async () => {

@@ -369,17 +369,20 @@ export class UploadManager extends Store<UploadsState> {
       }
       const file = this.files.get(localId);
       const item = this.get(localId);
-      if (!file || !item) return;
-      upload = new tus.Upload(file, this.options(localId, file));
-      this.uploads.set(localId, upload);
+      if (!file || !item || !current()) return;
+      const created = new tus.Upload(file, this.options(localId, file));
       let previous: PreviousUpload[] = [];
       try {
-        previous = await upload.findPreviousUploads();
+        previous = await created.findPreviousUploads();
       } catch {
         previous = [];
       }
+      // Known only once it is set up to resume: a newer start meanwhile builds its own.
+      if (!current()) return;
       const chosen = this.choosePrevious(localId, previous);
-      if (chosen) upload.resumeFromPreviousUpload(chosen);
+      if (chosen) created.resumeFromPreviousUpload(chosen);
+      this.uploads.set(localId, created);
+      upload = created;
     }
     // Paused, cancelled or started again while tus was loading.
     if (!current()) return;

@@ -227,6 +227,8 @@ export class Session {
       onFrame: (frame) => this.sync.handleFrame(frame),
       onSynced: () => {
         this.sync.synced();
+        // Started offline: the limits and the scanner flag come once the server is reachable.
+        if (this.virusScanning.getState() === null) void this.loadServerInfo();
         void this.outbox.flush();
         void this.catchUp();
         this.watchPresence();
@@ -252,13 +254,7 @@ export class Session {
     this.timelines.subscribe(() => this.scheduleSave());
     this.people.subscribe(() => this.scheduleSave());
     void this.uploads.load().catch(() => undefined);
-    void unwrap(this.client.GET("/api/server-info")).then(
-      (info) => {
-        this.attachmentMaxBytes = info.attachment_max_bytes;
-        this.virusScanning.set(info.virus_scanning);
-      },
-      () => undefined,
-    );
+    void this.loadServerInfo();
     await Promise.all([this.outbox.load().catch(() => undefined), this.loadFresh()]);
     this.connection.start();
     void this.outbox.flush();
@@ -383,6 +379,16 @@ export class Session {
     return this.uploads.send(roomId, send);
   }
 
+  private async loadServerInfo(): Promise<void> {
+    try {
+      const info = await unwrap(this.client.GET("/api/server-info"));
+      this.attachmentMaxBytes = info.attachment_max_bytes;
+      this.virusScanning.set(info.virus_scanning);
+    } catch {
+      // unreachable now: asked again after the next sync
+    }
+  }
+
   /** Whether a failed file message can go back to the tray (the page still holds its files). */
   canReattach(clientMsgId: string): boolean {
     return this.sentFiles.get(clientMsgId) !== null;
@@ -407,7 +413,7 @@ export class Session {
     return { refused: [], replyToId: held.replyToId };
   }
 
-  /** Gives a caption back to the room's composer (appended to whatever was typed since). */
+  /** Gives a caption back to the room's composer (before whatever was typed since). */
   restoreDraft(roomId: number, text: string): void {
     if (!text) return;
     const current = this.drafts.get(roomId);

@@ -142,6 +142,7 @@ export const en: DeepStrings<Messages> & Record<string, unknown> = {
     namesAndMore: "{{names}} and {{count}} more",
     folder: "{{name}}: folders cannot be sent. Pick the files inside.",
     pastedName: "Screenshot",
+    reattachRefused: "The files could not go back to the tray (the message is kept).",
     download: "Download",
     downloadName: "Download {{name}}",
     thumbnailPending: "Making a preview",

@@ -132,6 +132,7 @@ export const ko = {
     namesAndMore: "{{names}} 외 {{count}}개",
     folder: "{{name}}: 폴더는 보낼 수 없습니다. 폴더 안의 파일을 선택해 주세요.",
     pastedName: "스크린샷",
+    reattachRefused: "파일을 다시 담지 못했습니다 (메시지는 그대로 있습니다).",
     download: "다운로드",
     downloadName: "{{name}} 다운로드",
     thumbnailPending: "미리보기를 만드는 중",
