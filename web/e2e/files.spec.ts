@@ -352,6 +352,7 @@ test("an upload gone from the server before the send: 다시 올리기 puts the 
   await k.page.getByRole("button", { name: "전송" }).click();
   const failed = k.page.locator('.msg-row.pending[data-state="failed"]');
   await expect(failed).toContainText("다시 올려 주세요");
+  await expect(failed.locator(".reply-quote-body")).toHaveText("정산서 보내 주세요");
   await expect(failed.getByRole("button", { name: "재전송" })).toHaveCount(0);
   await failed.getByRole("button", { name: "다시 올리기" }).click();
 

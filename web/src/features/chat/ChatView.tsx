@@ -25,6 +25,7 @@ import { MessageList, type ScrollRequest } from "./MessageList";
 import { MessageRow } from "./MessageRow";
 import { NoticeBanner } from "./NoticeBanner";
 import { PendingRow, canRetry } from "./PendingRow";
+import { previewOf } from "./ReplyQuote";
 import { type TimelineRow, buildRows } from "./rows";
 import { SystemRow } from "./SystemRow";
 import { buildReadIndex, mentionsUser, unreadCount } from "./timeline";
@@ -208,6 +209,13 @@ export function ChatView({ roomId }: { roomId: number }) {
               }}
               myUserId={session.userId}
               nameOf={nameOf}
+              reply={(() => {
+                // Read when the row renders (not a dependency: the quoted message is loaded by then).
+                const quoted = row.pending.reply_to_id
+                  ? session.timelines.room(roomId).messages.find((m) => m.id === row.pending.reply_to_id)
+                  : undefined;
+                return quoted ? previewOf(quoted) : null;
+              })()}
               onReattach={
                 session.canReattach(row.pending.client_msg_id)
                   ? () => {

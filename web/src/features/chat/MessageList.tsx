@@ -45,7 +45,7 @@ function estimateRowHeight(row: TimelineRow | undefined): number {
     case "system":
       return 34;
     case "pending":
-      return 44 + lineBreaks(row.pending.body) * 21 + (row.pending.files?.length ?? 0) * 46;
+      return 44 + lineBreaks(row.pending.body) * 21 + (row.pending.files?.length ?? 0) * 46 + (row.pending.reply_to_id ? 50 : 0);
     case "message": {
       const m = row.message;
       let h = row.first ? (row.mine ? 44 : 62) : 38;

@@ -93,3 +93,22 @@ describe("a file message whose upload is gone", () => {
     expect(html({ ...failed("upload_not_found"), failed_upload_id: "u1" })).toContain("올리던 파일을 서버에서 찾을 수 없습니다");
   });
 });
+
+describe("a reply on its way", () => {
+  it("quotes the message it answers, as the sent message will", () => {
+    const html = renderToStaticMarkup(
+      <I18nextProvider i18n={createI18n("ko")}>
+        <PendingRow
+          pending={{ ...failed("x", false), state: "pending", reply_to_id: 5 }}
+          onRetry={() => undefined}
+          onDiscard={() => undefined}
+          nameOf={(id) => (id === 3 ? "이수신" : null)}
+          reply={{ id: 5, seq: 9, sender_id: 3, body: "정산서 보내 주세요", kind: "text", attachments: [] }}
+        />
+      </I18nextProvider>,
+    );
+    expect(html).toContain("이수신");
+    expect(html).toContain("정산서 보내 주세요");
+    expect(html).toContain('class="reply-quote"');
+  });
+});

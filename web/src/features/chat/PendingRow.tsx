@@ -5,7 +5,9 @@ import { FileIcon } from "../files/FileIcon";
 import { FileName } from "../files/FileName";
 import { formatBytes } from "../files/format";
 import { kindOfType } from "../files/types";
+import type { ReplyPreview } from "../../lib/model";
 import { MessageText } from "./MessageText";
+import { ReplyQuote } from "./ReplyQuote";
 import type { PendingMessage } from "./outbox";
 
 export interface PendingRowProps {
@@ -17,6 +19,8 @@ export interface PendingRowProps {
   /** For mentions in the text, shown as "@이름" like a sent message's (not the <@id> tokens). */
   myUserId?: number;
   nameOf?: (userId: number) => string | null;
+  /** The message it answers, when loaded: quoted as the sent message will be. */
+  reply?: ReplyPreview | null;
 }
 
 const noName = () => null;
@@ -42,7 +46,7 @@ export function canRetry(pending: PendingMessage): boolean {
 }
 
 /** My message not yet acknowledged: a clock while queued, retry/delete when refused. */
-export function PendingRow({ pending, onRetry, onDiscard, onReattach, myUserId = 0, nameOf = noName }: PendingRowProps) {
+export function PendingRow({ pending, onRetry, onDiscard, onReattach, myUserId = 0, nameOf = noName, reply = null }: PendingRowProps) {
   const { t, i18n } = useTranslation();
   const failed = pending.state === "failed";
   return (
@@ -72,6 +76,7 @@ export function PendingRow({ pending, onRetry, onDiscard, onReattach, myUserId =
             )}
           </span>
           <div className={`bubble${failed ? " bubble-failed" : ""}`}>
+            {reply ? <ReplyQuote reply={reply} nameOf={nameOf} /> : null}
             {pending.files && pending.files.length > 0 ? (
               <ul className="pending-files">
                 {pending.files.map((f, i) => (

@@ -1,7 +1,8 @@
 import { useTranslation } from "react-i18next";
 import { plainText } from "../../lib/linkify";
-import type { ReplyPreview } from "../../lib/model";
+import type { Message, ReplyPreview } from "../../lib/model";
 import { describeAttachments } from "../files/preview";
+import { attachmentsOf } from "../files/types";
 
 type T = (key: string, options?: Record<string, unknown>) => string;
 
@@ -23,6 +24,19 @@ export function replyQuoteText(reply: ReplyPreview, nameOf: (userId: number) => 
     return files.length > 0 ? describeAttachments(files, t) : t("filePreview.unknown");
   }
   return plainText(reply.body, nameOf, t("chat.mentionAll"));
+}
+
+/** The quote of a loaded message, as the server would send it in `reply_to` (a message not yet sent quotes it so). */
+export function previewOf(m: Message): ReplyPreview {
+  const gone = m.deleted_at !== null || m.hidden;
+  return {
+    id: m.id,
+    seq: m.seq,
+    sender_id: m.sender_id,
+    body: gone ? null : (m.body ?? ""),
+    kind: gone ? null : m.kind,
+    attachments: gone ? [] : attachmentsOf(m).map((a) => ({ kind: a.kind, file_name: a.file_name })),
+  };
 }
 
 export function ReplyQuote({ reply, nameOf, onJump }: ReplyQuoteProps) {
