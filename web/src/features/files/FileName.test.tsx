@@ -37,9 +37,9 @@ function shownText(name: string): string {
 
 describe("FileName", () => {
   const names = [
-    "2026년 1분기 매출 보고서.xlsx", // the split falls right after a space ("…1분기 " | "매출 보고서.xlsx")
+    "2026년 1분기 영업 매출 보고서.xlsx", // the split falls right after a space ("…영업 " | "매출 보고서.xlsx")
     "회의록 최종 .docx", // short: not split
-    "주간 업무 보고 2월셋째주.pptx", // the space before the tail moves to the head
+    "주간 업무 보고 자료 2월셋째.pptx", // the space before the tail moves to the head
     "프로젝트 계획서 v2  초안  검토본.pdf", // double spaces around the split
     "a b c d e f g h i j k l m n o p.txt",
     "2026년 1분기 영업실적 보고서 (최종 수정본) 재무팀 검토 반영.pdf",
@@ -51,13 +51,13 @@ describe("FileName", () => {
   });
 
   it("splits the example names at a space, so the test covers the edge", () => {
-    expect(splitFileName("2026년 1분기 매출 보고서.xlsx").head.endsWith(" ")).toBe(true);
-    const moved = splitFileName("주간 업무 보고 2월셋째주.pptx");
+    expect(splitFileName("2026년 1분기 영업 매출 보고서.xlsx").head.endsWith(" ")).toBe(true);
+    const moved = splitFileName("주간 업무 보고 자료 2월셋째.pptx");
     expect(moved.head.endsWith(" ") && !moved.tail.startsWith(" ")).toBe(true);
   });
 
   it("keeps the full name in the title", () => {
-    const html = renderToStaticMarkup(<FileName name="2026년 1분기 매출 보고서.xlsx" />);
-    expect(html).toContain('title="2026년 1분기 매출 보고서.xlsx"');
+    const html = renderToStaticMarkup(<FileName name="2026년 1분기 영업 매출 보고서.xlsx" />);
+    expect(html).toContain('title="2026년 1분기 영업 매출 보고서.xlsx"');
   });
 });

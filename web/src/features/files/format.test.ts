@@ -47,6 +47,10 @@ describe("splitFileName (ellipsis in the middle)", () => {
     expect(graphemes(emoji.head)).toEqual(Array(7).fill("👩‍💻"));
   });
 
+  it("keeps less of a shorter name's end, so a narrow card still shows its start", () => {
+    expect(splitFileName("회의록_최종본_정말최종.pdf")).toEqual({ head: "회의록_최종본_", tail: "정말최종.pdf" });
+  });
+
   it("leaves the spaces at the split with the head, so no gap opens after the ellipsis", () => {
     const name = "2026년 1분기 영업 실적 보고서.txt";
     const { head, tail } = splitFileName(name);

@@ -47,13 +47,16 @@ export function graphemes(text: string): string[] {
  * on a narrow card and in full on a wide one. Counts graphemes, never UTF-16 units. The tail is
  * empty when the name is short.
  */
-export function splitFileName(name: string, tailLength = 6): { head: string; tail: string } {
+export function splitFileName(name: string, tailLength?: number): { head: string; tail: string } {
   const chars = graphemes(name);
   const dot = chars.lastIndexOf(".");
   const extLength = dot > 0 ? chars.length - dot : 0;
   // A real extension is short; "v1.0 배포 계획" has none.
   const ext = extLength > 1 && extLength <= 10 ? extLength : 0;
-  const keep = ext + tailLength;
+  // Up to 6 characters of the stem's end, fewer for a shorter stem (a third of it, at least 3),
+  // so a narrow card still shows the start of the name too.
+  const stem = chars.length - ext;
+  const keep = ext + (tailLength ?? Math.min(6, Math.max(3, Math.floor(stem / 3))));
   if (chars.length <= keep + 2) return { head: name, tail: "" };
   // Spaces at the split go with the head: cut off with it rather than opening a gap after "…".
   let split = chars.length - keep;
