@@ -37,13 +37,24 @@ export interface MessageRowProps {
 }
 
 /** One KakaoTalk bubble: mine on the right, others on the left with avatar and name. */
+/** Height the toolbar needs above a bubble (two rows on a phone with the picker open). */
+const ACTIONS_ROOM_PX = 96;
+
 export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
   const { t, i18n } = useTranslation();
   const { message: m, mine, first, last } = props;
   // On a touch screen a long press opens the actions; a tap elsewhere or the focus leaving closes them.
   const bubble = useRef<HTMLDivElement>(null);
   const [actionsOpen, setActionsOpen] = useState(false);
+  // The toolbar sits above the bubble, or below it when the list's top edge would cut it off.
+  const [actionsBelow, setActionsBelow] = useState(false);
+  const place = () => {
+    const el = bubble.current;
+    const list = el?.closest(".message-list");
+    if (el && list) setActionsBelow(el.getBoundingClientRect().top - list.getBoundingClientRect().top < ACTIONS_ROOM_PX);
+  };
   const press = useLongPress(() => {
+    place();
     setActionsOpen(true);
     bubble.current?.focus({ preventScroll: true });
   });
@@ -93,9 +104,11 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
         <div className="msg-line">
           {mine ? meta : null}
           <div
-            className={`bubble${tombstone || hidden ? " bubble-muted" : ""}${props.mentionsMe ? " bubble-mention" : ""}${files.length > 0 ? " bubble-files" : ""}${actionsOpen ? " actions-open" : ""}`}
+            className={`bubble${tombstone || hidden ? " bubble-muted" : ""}${props.mentionsMe ? " bubble-mention" : ""}${files.length > 0 ? " bubble-files" : ""}${actionsOpen ? " actions-open" : ""}${actionsBelow ? " actions-below" : ""}`}
             ref={bubble}
             {...press}
+            onMouseEnter={place}
+            onFocus={place}
             onBlur={(e) => {
               if (!bubble.current?.contains(e.relatedTarget as Node | null)) setActionsOpen(false);
             }}
@@ -146,6 +159,7 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
                 onUnsend={() => props.onUnsend(m)}
                 onNotice={() => props.onNotice(m)}
                 onHide={() => props.onHide(m, true)}
+                onDone={() => setActionsOpen(false)}
               />
             ) : null}
           </div>

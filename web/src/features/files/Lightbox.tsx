@@ -41,6 +41,15 @@ export function Lightbox({ items, index, onIndex, onClose }: LightboxProps) {
   const swipe = useRef<{ x: number; y: number } | null>(null);
   const item = items[index];
 
+  // A sideways swipe is for the pictures, not the browser's back/forward gesture.
+  useEffect(() => {
+    const root = document.documentElement.style;
+    const before = root.overscrollBehaviorX;
+    root.overscrollBehaviorX = "none";
+    return () => {
+      root.overscrollBehaviorX = before;
+    };
+  }, []);
   useEffect(() => {
     const previous = document.activeElement as HTMLElement | null;
     ref.current?.querySelector<HTMLElement>(".lightbox-close")?.focus();
