@@ -103,14 +103,14 @@ export function ChatView({ roomId }: { roomId: number }) {
   const pending = useMemo(() => outboxItems.filter((p) => p.room_id === roomId), [outboxItems, roomId]);
   const uploads = useMemo(() => uploadItems.filter((u) => u.roomId === roomId), [uploadItems, roomId]);
 
-  const showRejectionsText = useCallback(
+  const refusalText = useCallback(
     (rejected: Rejection[]) => {
       const maxSize = formatBytes(session.maxAttachmentBytes(), i18n.language);
       return rejectionText(rejected, t, i18n.language, { maxSize, maxCount: MAX_UPLOADS_PER_MESSAGE });
     },
     [session, t, i18n.language],
   );
-  const showRejections = useCallback((rejected: Rejection[]) => setFileError(showRejectionsText(rejected)), [showRejectionsText]);
+  const showRejections = useCallback((rejected: Rejection[]) => setFileError(refusalText(rejected)), [refusalText]);
   const addFiles = useCallback(
     (files: File[]) => showRejections(session.uploads.add(roomId, files)),
     [roomId, session, showRejections],
@@ -223,7 +223,7 @@ export function ChatView({ roomId }: { roomId: number }) {
                       if (!back) return;
                       if (back.refused.length > 0) {
                         // Nothing moved: the message stays, and the text says why.
-                        setFileError(`${t("files.reattachRefused")} ${showRejectionsText(back.refused)}`);
+                        setFileError(`${t("files.reattachRefused")} ${refusalText(back.refused)}`);
                         return;
                       }
                       setFileError(null);
@@ -269,7 +269,7 @@ export function ChatView({ roomId }: { roomId: number }) {
         }
       }
     },
-    [t, nameOf, session, haveReads, readIndex, presence, canModerate, onReact, act, roomId, jump, onOpenMedia, showRejections, showRejectionsText],
+    [t, nameOf, session, haveReads, readIndex, presence, canModerate, onReact, act, roomId, jump, onOpenMedia, refusalText],
   );
 
   if (!room) {

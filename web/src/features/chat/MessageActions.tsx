@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState } from "react";
+import { useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { REACTIONS, type ReactionKind } from "../../lib/model";
+import { usePressOutside } from "./longPress";
 import { REACTION_EMOJI } from "./reactions";
 
 export interface MessageActionsProps {
@@ -25,14 +26,7 @@ export function MessageActions(props: MessageActionsProps) {
   const [picking, setPicking] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
   // The reaction picker closes on a press outside the toolbar (and with Escape, below).
-  useEffect(() => {
-    if (!picking) return;
-    const away = (e: PointerEvent) => {
-      if (!ref.current?.contains(e.target as Node)) setPicking(false);
-    };
-    document.addEventListener("pointerdown", away, true);
-    return () => document.removeEventListener("pointerdown", away, true);
-  }, [picking]);
+  usePressOutside(ref, picking, () => setPicking(false));
   const done = (action: () => void) => () => {
     setPicking(false);
     action();

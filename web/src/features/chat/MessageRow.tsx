@@ -1,4 +1,4 @@
-import { memo, useEffect, useRef, useState } from "react";
+import { memo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { plainText } from "../../lib/linkify";
 import type { Message, PresenceStatus, ReactionKind } from "../../lib/model";
@@ -7,7 +7,7 @@ import { Avatar } from "../../ui/Avatar";
 import { MessageAttachments } from "../files/MessageAttachments";
 import { filesPreview } from "../files/preview";
 import { attachmentsOf } from "../files/types";
-import { useLongPress } from "./longPress";
+import { useLongPress, usePressOutside } from "./longPress";
 import { MessageActions } from "./MessageActions";
 import { MessageText } from "./MessageText";
 import { ReactionChips } from "./ReactionChips";
@@ -36,10 +36,10 @@ export interface MessageRowProps {
   onOpenMedia(message: Message, attachmentId: number): void;
 }
 
-/** One KakaoTalk bubble: mine on the right, others on the left with avatar and name. */
 /** Height the toolbar needs above a bubble (two rows on a phone with the picker open). */
 const ACTIONS_ROOM_PX = 96;
 
+/** One KakaoTalk bubble: mine on the right, others on the left with avatar and name. */
 export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
   const { t, i18n } = useTranslation();
   const { message: m, mine, first, last } = props;
@@ -58,14 +58,7 @@ export const MessageRow = memo(function MessageRow(props: MessageRowProps) {
     setActionsOpen(true);
     bubble.current?.focus({ preventScroll: true });
   });
-  useEffect(() => {
-    if (!actionsOpen) return;
-    const away = (e: PointerEvent) => {
-      if (!bubble.current?.contains(e.target as Node)) setActionsOpen(false);
-    };
-    document.addEventListener("pointerdown", away, true);
-    return () => document.removeEventListener("pointerdown", away, true);
-  }, [actionsOpen]);
+  usePressOutside(bubble, actionsOpen, () => setActionsOpen(false));
   const tombstone = m.deleted_at !== null;
   const hidden = !tombstone && m.hidden;
   const showAuthor = !mine && first && !tombstone;

@@ -1,4 +1,4 @@
-import { type MouseEvent, type PointerEvent, useEffect, useRef } from "react";
+import { type MouseEvent, type PointerEvent, type RefObject, useEffect, useRef } from "react";
 
 /** How long a finger rests on a message before its actions open (as in KakaoTalk). */
 export const LONG_PRESS_MS = 500;
@@ -74,4 +74,18 @@ export function useLongPress(onLongPress: () => void) {
       if (fired.current || timer.current !== null) e.preventDefault();
     },
   };
+}
+
+/** While `active`, a press anywhere outside `ref`'s element calls `onOutside` (menus, pickers). */
+export function usePressOutside(ref: RefObject<HTMLElement | null>, active: boolean, onOutside: () => void): void {
+  const callback = useRef(onOutside);
+  callback.current = onOutside;
+  useEffect(() => {
+    if (!active) return;
+    const away = (e: globalThis.PointerEvent) => {
+      if (!ref.current?.contains(e.target as Node)) callback.current();
+    };
+    document.addEventListener("pointerdown", away, true);
+    return () => document.removeEventListener("pointerdown", away, true);
+  }, [active, ref]);
 }

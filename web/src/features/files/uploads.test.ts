@@ -83,6 +83,20 @@ function until(m: UploadManager, predicate: () => boolean): Promise<void> {
 
 const item = (m: UploadManager, id = "local-1") => m.get(id);
 
+/** An upload of 4 chunks paused after 2 by a first page (which then goes away, as on a reload). */
+async function pausedHalfway(): Promise<{ w: World; data: Uint8Array<ArrayBuffer> }> {
+  const w = world();
+  const first = manager(w);
+  const data = bytes(4 * CHUNK);
+  w.server.hooks.afterPatch = (u) => {
+    if (u.offset === 2 * CHUNK) first.pause("local-1");
+  };
+  first.add(7, [fileOf(data)]);
+  await until(first, () => item(first)?.state === "paused");
+  w.server.hooks = {};
+  return { w, data };
+}
+
 describe("UploadManager (tus over a fake server)", () => {
   it("uploads a file in chunks and ends with the server's upload id", async () => {
     const w = world();
@@ -158,15 +172,7 @@ describe("UploadManager (tus over a fake server)", () => {
   });
 
   it("continues an upload after a reload when the same file is picked again", async () => {
-    const w = world();
-    const first = manager(w);
-    const data = bytes(4 * CHUNK);
-    w.server.hooks.afterPatch = (u) => {
-      if (u.offset === 2 * CHUNK) first.pause("local-1");
-    };
-    first.add(7, [fileOf(data)]);
-    await until(first, () => item(first)?.state === "paused");
-    w.server.hooks = {};
+    const { w, data } = await pausedHalfway();
 
     // The page reloads: a new manager over the same storage. The File object is gone.
     const second = manager(w);
@@ -186,15 +192,7 @@ describe("UploadManager (tus over a fake server)", () => {
   });
 
   it("a pause and resume while tus looks for the upload to continue still continues it", async () => {
-    const w = world();
-    const first = manager(w);
-    const data = bytes(4 * CHUNK);
-    w.server.hooks.afterPatch = (u) => {
-      if (u.offset === 2 * CHUNK) first.pause("local-1");
-    };
-    first.add(7, [fileOf(data)]);
-    await until(first, () => item(first)?.state === "paused");
-    w.server.hooks = {};
+    const { w, data } = await pausedHalfway();
 
     // After a reload, the lookup of stored uploads is slow; the user pauses and resumes meanwhile.
     const lookups: (() => void)[] = [];
