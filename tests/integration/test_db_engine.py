@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
-from sodam.db.engine import Database, create_engine
+from sodam.db.engine import BACKGROUND_PER_GROUP, Database, create_engine
 
 _rows = sa.table("kv", sa.column("k"))
 
@@ -105,3 +106,74 @@ async def test_a_write_may_take_its_own_savepoints_inside_its_group(db: Database
 async def test_every_write_of_a_group_is_durable_when_it_returns(db: Database) -> None:
     await _in_one_group(db, *(_insert(f"k{i}") for i in range(20)))
     assert await _keys(db) == sorted(f"k{i}" for i in range(20))
+
+
+async def test_a_burst_of_background_writes_does_not_hold_an_interactive_one(db: Database) -> None:
+    """Twelve background writes queued before a send: the send goes in the next group, with at
+    most ``BACKGROUND_PER_GROUP`` of them; the rest follow in later groups, none lost."""
+    order: list[str] = []
+    event.listen(db.engine, "commit", lambda _conn: order.append("COMMIT"))
+    started, release = threading.Event(), threading.Event()
+
+    def hold(_conn: sa.Connection) -> None:
+        started.set()
+        release.wait(30)
+
+    def noted(key: str) -> Callable[[sa.Connection], None]:
+        def txn(conn: sa.Connection) -> None:
+            order.append(key)
+            conn.execute(sa.insert(_rows).values(k=key))
+
+        return txn
+
+    blocker = asyncio.ensure_future(db.write(hold))
+    assert await asyncio.to_thread(started.wait, 30)  # the writer is inside the blocker's group
+    background = [
+        asyncio.ensure_future(db.write(noted(f"b{i:02}"), background=True)) for i in range(12)
+    ]
+    send = asyncio.ensure_future(db.write(noted("send")))
+    await asyncio.sleep(0)  # one loop turn: every write above reaches the writer's queues
+    release.set()
+    await asyncio.gather(blocker, send, *background)
+    n = BACKGROUND_PER_GROUP
+    keys = [f"b{i:02}" for i in range(12)]
+    # the blocker's group wrote no row; the send leads the next one
+    expected = [[], ["send", *keys[:n]]] + [keys[i : i + n] for i in range(n, 12, n)]
+    assert _groups(order) == expected
+    assert await _keys(db) == sorted(["send", *(f"b{i:02}" for i in range(12))])
+
+
+def _groups(order: list[str]) -> list[list[str]]:
+    """``order`` (writes' keys and COMMITs) cut at each COMMIT."""
+    groups: list[list[str]] = [[]]
+    for item in order:
+        if item == "COMMIT":
+            groups.append([])
+        else:
+            groups[-1].append(item)
+    return groups[:-1]
+
+
+async def test_closing_commits_the_writes_still_queued(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'close.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE kv (k TEXT PRIMARY KEY)")
+    database = Database(engine)
+    started, release = threading.Event(), threading.Event()
+
+    def hold(_conn: sa.Connection) -> None:
+        started.set()
+        release.wait(30)
+
+    blocker = asyncio.ensure_future(database.write(hold))
+    assert await asyncio.to_thread(started.wait, 30)
+    writes = [
+        asyncio.ensure_future(database.write(_insert("a"))),
+        asyncio.ensure_future(database.write(_insert("b"), background=True)),
+    ]
+    await asyncio.sleep(0)
+    closing = asyncio.ensure_future(database.dispose())
+    release.set()
+    await asyncio.gather(blocker, *writes, closing)
+    with engine.connect() as conn:
+        assert sorted(conn.exec_driver_sql("SELECT k FROM kv").scalars()) == ["a", "b"]

@@ -10,6 +10,13 @@ A use case hands ``Database.write`` (or ``read``) one synchronous function that 
   sharing it is what lets a disk acknowledge thousands of durable sends per second. A ``write``
   returns only after the COMMIT that made it durable. Reads run on a small pool of reader threads
   (WAL readers never block the writer).
+
+  Writes come in two classes. Most are **interactive** (a send, a read marker, a login): someone
+  waits for them. Bookkeeping that nobody watches closely (an upload's rows, the job runner's
+  claims and results) is written with ``background=True``: a group takes every queued
+  interactive write but at most ``BACKGROUND_PER_GROUP`` background ones, so a burst of them
+  (fifty uploads starting at once) cannot put a chat message behind fifty transactions; it waits
+  for at most one group's worth. Background writes are never starved: each group takes some.
 - **PostgreSQL** (psycopg): a thread pool as large as the connection pool; each ``write`` is its
   own transaction; PostgreSQL groups WAL flushes itself.
 
@@ -25,8 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -47,6 +54,7 @@ T = TypeVar("T")
 Txn = Callable[[sa.Connection], T]
 
 MAX_GROUP = 256  # writes per group commit at most
+BACKGROUND_PER_GROUP = 4  # background writes per group commit at most
 _SAVEPOINT = "SAVEPOINT sodam_write"
 _ROLLBACK_TO = "ROLLBACK TO SAVEPOINT sodam_write"
 _RELEASE = "RELEASE SAVEPOINT sodam_write"
@@ -143,34 +151,42 @@ class _SqliteWriter:
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._ready = threading.Condition()
+        self._interactive: deque[_Job] = deque()
+        self._background: deque[_Job] = deque()
+        self._stopping = False
         self._thread = threading.Thread(target=self._run, name="sodam-sqlite-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, job: _Job) -> None:
-        self._jobs.put(job)
+    def submit(self, job: _Job, *, background: bool = False) -> None:
+        with self._ready:
+            (self._background if background else self._interactive).append(job)
+            self._ready.notify()
 
     def close(self) -> None:
-        self._jobs.put(None)
+        """Writes already queued are committed first."""
+        with self._ready:
+            self._stopping = True
+            self._ready.notify()
         self._thread.join(timeout=30)
 
     def _next_batch(self) -> list[_Job] | None:
-        """Blocks for the next write, then takes every other one already queued (the group);
-        None once asked to stop."""
-        job = self._jobs.get()
-        if job is None:
-            return None
-        batch = [job]
-        while len(batch) < MAX_GROUP:
-            try:
-                more = self._jobs.get_nowait()
-            except queue.Empty:
-                break
-            if more is None:
-                self._jobs.put(None)  # stop after this batch
-                break
-            batch.append(more)
-        return batch
+        """Blocks for the next write, then takes every interactive write queued and up to
+        ``BACKGROUND_PER_GROUP`` background ones (the group); None once asked to stop and
+        nothing is left."""
+        with self._ready:
+            while not self._interactive and not self._background:
+                if self._stopping:
+                    return None
+                self._ready.wait()
+            batch: list[_Job] = []
+            while self._interactive and len(batch) < MAX_GROUP:
+                batch.append(self._interactive.popleft())
+            taken = 0
+            while self._background and taken < BACKGROUND_PER_GROUP and len(batch) < MAX_GROUP:
+                batch.append(self._background.popleft())
+                taken += 1
+            return batch
 
     def _run(self) -> None:
         conn: sa.Connection | None = None
@@ -247,14 +263,16 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.dialect == "sqlite"
 
-    async def write(self, fn: Txn[T]) -> T:
+    async def write(self, fn: Txn[T], *, background: bool = False) -> T:
         """Runs ``fn`` in a read-write transaction and returns once it is durable. An exception
-        from ``fn`` rolls back its work and is re-raised here."""
+        from ``fn`` rolls back its work and is re-raised here. ``background``: bookkeeping no
+        one waits on closely, which on SQLite gives way to interactive writes (the module's
+        docstring); PostgreSQL runs every write in its own transaction and ignores it."""
         try:
             if self._writer is not None:
                 loop = asyncio.get_running_loop()
                 job = _Job(fn=fn, loop=loop, future=loop.create_future())
-                self._writer.submit(job)
+                self._writer.submit(job, background=background)
                 result: T = await job.future
                 return result
             return await asyncio.get_running_loop().run_in_executor(

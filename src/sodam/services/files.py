@@ -356,7 +356,7 @@ class FileService:
                     )
             return True
 
-        if not await self._db.write(scan_txn):
+        if not await self._db.write(scan_txn, background=True):
             return
         await out.publish(self._bus)
         if state == "infected":
@@ -493,7 +493,7 @@ class FileService:
             self._attachment_changed_txn(conn, out, attachment, now)
             return True
 
-        updated = await self._db.write(update_txn)
+        updated = await self._db.write(update_txn, background=True)
         await out.publish(self._bus)
         return updated
 
@@ -536,5 +536,5 @@ class FileService:
             )
             self._attachment_changed_txn(conn, out, attachment, now)
 
-        await self._db.write(expire_txn)
+        await self._db.write(expire_txn, background=True)
         await out.publish(self._bus)

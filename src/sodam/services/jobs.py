@@ -170,7 +170,8 @@ class JobQueue:
         claimed = await self._db.write(
             lambda conn: outbox_repo.claim_due_jobs_txn(
                 conn, worker_id=worker_id, now=now, limit=limit, lease_s=self.settings.lease_s
-            )
+            ),
+            background=True,
         )
         for job in claimed.lost:
             logger.error(
@@ -185,7 +186,8 @@ class JobQueue:
         """Marks a held job done; False if this runner no longer holds it."""
         now = self.clock.now()
         return await self._db.write(
-            lambda conn: outbox_repo.mark_done(conn, job, worker_id=worker_id, now=now)
+            lambda conn: outbox_repo.mark_done(conn, job, worker_id=worker_id, now=now),
+            background=True,
         )
 
     async def retry(
@@ -197,7 +199,8 @@ class JobQueue:
         return await self._db.write(
             lambda conn: outbox_repo.mark_retry(
                 conn, job, worker_id=worker_id, run_after=run_after, error=reason
-            )
+            ),
+            background=True,
         )
 
     async def dead(self, job: Job, *, worker_id: str, reason: str) -> bool:
@@ -206,7 +209,8 @@ class JobQueue:
         return await self._db.write(
             lambda conn: outbox_repo.mark_dead(
                 conn, job, worker_id=worker_id, error=reason, now=now
-            )
+            ),
+            background=True,
         )
 
     async def release(self, jobs: Sequence[Job], *, worker_id: str) -> int:
@@ -214,7 +218,7 @@ class JobQueue:
         if not jobs:
             return 0
         return await self._db.write(
-            lambda conn: outbox_repo.release_jobs(conn, jobs, worker_id=worker_id)
+            lambda conn: outbox_repo.release_jobs(conn, jobs, worker_id=worker_id), background=True
         )
 
     async def renew(self, jobs: Sequence[Job], *, worker_id: str) -> int:
@@ -225,7 +229,8 @@ class JobQueue:
         return await self._db.write(
             lambda conn: outbox_repo.renew_leases(
                 conn, jobs, worker_id=worker_id, locked_until=until
-            )
+            ),
+            background=True,
         )
 
     def backoff_s(self, attempts: int) -> float:
@@ -248,7 +253,8 @@ class JobQueue:
         total = 0
         while True:
             deleted = await self._db.write(
-                lambda conn: outbox_repo.delete_done_before(conn, before, limit=PRUNE_BATCH)
+                lambda conn: outbox_repo.delete_done_before(conn, before, limit=PRUNE_BATCH),
+                background=True,
             )
             total += deleted
             if deleted < PRUNE_BATCH:

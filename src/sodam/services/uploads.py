@@ -145,12 +145,14 @@ class UploadService:
                 )
             files_repo.insert_upload(conn, upload)
 
-        await self._db.write(reserve_txn)
+        await self._db.write(reserve_txn, background=True)
         try:
             with storage_errors():
                 state = await self._io.run(self._store.begin_upload, key)
         except BaseException:
-            await self._db.write(partial(files_repo.delete_upload, upload_id=upload_id))
+            await self._db.write(
+                partial(files_repo.delete_upload, upload_id=upload_id), background=True
+            )
             raise
         await self._db.write(
             partial(
@@ -159,7 +161,8 @@ class UploadService:
                 expected_offset=0,
                 offset=0,
                 store_state=state.to_json(),
-            )
+            ),
+            background=True,
         )
         upload = replace(upload, store_state=state.to_json())
         if length == 0:
@@ -388,7 +391,8 @@ class UploadService:
                 expected_offset=upload.offset,
                 offset=new_offset,
                 store_state=new_state.to_json(),
-            )
+            ),
+            background=True,
         )
         if not moved:
             raise Conflict(
@@ -447,7 +451,7 @@ class UploadService:
                 expires_at=expires_at,
             )
 
-        await self._db.write(finish_txn)
+        await self._db.write(finish_txn, background=True)
         return replace(upload, metadata=metadata, completed_at=now, expires_at=expires_at)
 
     # --- termination and expiry ---------------------------------------------------------------
@@ -460,7 +464,9 @@ class UploadService:
         """Removes the row, then the bytes, and the bytes only if this call removed the row: an
         upload sent as a message meanwhile (its row gone into an attachment) keeps its blob."""
         self._hashers.pop(upload.id, None)
-        removed = await self._db.write(partial(files_repo.delete_upload, upload_id=upload.id))
+        removed = await self._db.write(
+            partial(files_repo.delete_upload, upload_id=upload.id), background=True
+        )
         if not removed:
             return
         state = UploadState.from_json(upload.store_state)
@@ -475,7 +481,9 @@ class UploadService:
         down) are left to the orphan sweep."""
         self._hashers.pop(upload.id, None)
         current = await self._db.read(partial(files_repo.select_upload, upload_id=upload.id))
-        removed = await self._db.write(partial(files_repo.delete_upload, upload_id=upload.id))
+        removed = await self._db.write(
+            partial(files_repo.delete_upload, upload_id=upload.id), background=True
+        )
         if not removed:
             return
         state = UploadState.from_json((current or upload).store_state)
