@@ -156,11 +156,15 @@ def build_services(settings: Settings, overrides: Overrides | None = None) -> Bu
         else None
     )
     requires_clean = settings.files.download_requires_clean
-    upload_slots = BodySlots(
-        settings.files.upload_bodies, interval_s=settings.files.upload_slot_check_s
-    )
+    upload_slots = BodySlots.for_node(settings.files)
     metrics.upload_bodies_active.set_function(lambda: upload_slots.active)
     metrics.upload_bodies_waiting.set_function(lambda: upload_slots.waiting)
+    metrics.counter_from(
+        "sodam_upload_ingest_wait_seconds",
+        "Time upload bodies waited because this node read upload bytes at its ceiling "
+        "(files.upload_ingest_mb_s).",
+        lambda: upload_slots.ceiling.waited_s,
+    )
     file_policy = FilePolicy(
         backend=store.backend,
         scanner_enabled=scanner is not None,

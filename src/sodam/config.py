@@ -183,12 +183,20 @@ class FileSettings(BaseModel):
         default=20 * 1024 * MiB, ge=1, description="total size of the files one user may keep"
     )
     upload_bodies: int = Field(
-        default=2,
+        default=1,
         ge=0,
         le=10_000,
         description="upload request bodies one node reads at full speed at once; more wait "
         "before their first byte (0 = no limit). Keeps the chat responsive while many files arrive "
         "(docs/files.md)",
+    )
+    upload_ingest_mb_s: float = Field(
+        default=160,
+        ge=0,
+        le=1_000_000,
+        description="the most upload bytes one node reads per second, all uploads together, in "
+        "MB/s (10^6 bytes; 0 = no ceiling). Above it uploads wait, so that they leave the chat "
+        "its share of the CPU (docs/files.md)",
     )
     upload_slot_check_s: float = Field(
         default=1.0,

@@ -497,3 +497,36 @@ async def test_bodies_beyond_the_node_limit_wait_for_a_slot(
         r = await send_files(client, alice, int(room["id"]), ids)
         digests = {a["sha256"] for a in r.json()["message"]["attachments"]}
         assert digests == {sha256(first), sha256(second)}
+
+
+async def test_a_node_reads_upload_bytes_no_faster_than_its_ceiling(
+    settings: Settings, clock: FakeClock, fast_hasher: PasswordHasher, tmp_path: Path
+) -> None:
+    """``upload_ingest_mb_s``: a body past the node's ceiling waits before its next read; the
+    waits show in ``sodam_upload_ingest_wait_seconds_total`` and the file is exact."""
+    settings = settings.model_copy(
+        update={"files": settings.files.model_copy(update={"upload_ingest_mb_s": 0.2})}
+    )
+    store = LocalBlobStore(tmp_path / "blobs", part_size=64 * 1024)
+    data = os.urandom(200_000)  # 1 s at 0.2 MB/s, 0.05 s of it a burst
+
+    async def body() -> AsyncIterator[bytes]:
+        for i in range(0, len(data), 20_000):
+            yield data[i : i + 20_000]
+
+    async with _app_with_store(settings, clock, fast_hasher, store) as client:
+        admin = await login(client, "admin", ADMIN_PASSWORD)
+        alice = await create_user(client, admin)
+        text = (await client.get("/metrics")).text
+        assert _gauge(text, "sodam_upload_ingest_wait_seconds_total") == 0
+        path = upload_path(await tus_create(client, alice, len(data)))
+        headers = {**alice.headers, **TUS, "Content-Type": OFFSET, "Upload-Offset": "0"}
+        r = await client.patch(path, content=body(), headers=headers)
+        assert r.status_code == 204 and r.headers["upload-offset"] == str(len(data))
+        text = (await client.get("/metrics")).text
+        # Up to 0.95 s owed, less the time the server itself took for the chunks (the ceiling
+        # runs on the real clock): that the body waited at all is what is checked.
+        assert _gauge(text, "sodam_upload_ingest_wait_seconds_total") > 0
+        room = await make_group(client, alice, [])
+        r = await send_files(client, alice, int(room["id"]), [path.rsplit("/", 1)[-1]])
+        assert r.json()["message"]["attachments"][0]["sha256"] == sha256(data)

@@ -13,28 +13,91 @@ paused upload, a client that stalled) gives its slot up and goes on reading with
 it costs the loop little; should it speed up, it queues for a slot again before its next chunk.
 So slow clients cannot hold the slots fast ones need. A new body queues for a slot before its
 first byte whatever its speed (not known yet).
+
+On top of the slots, ``IngestCeiling`` paces all of a node's upload bytes together to at most
+``files.upload_ingest_mb_s``: past about 150 MB/s a single body already takes the CPU the chat
+needs on a small machine (docs/performance.md, "Files"). A body over the ceiling waits before
+its next read, which TCP turns into back-pressure on the client; a short burst (``BURST_S`` of
+bytes) passes unpaced.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+
+from sodam.config import FileSettings
 
 INTERVAL_S = 1.0  # FileSettings.upload_slot_check_s
 SLOW_BYTES_PER_S = 4 * 1024 * 1024
+BURST_S = 0.05  # bytes may run this far ahead of the ceiling's rate without a wait
+MIN_WAIT_S = 0.002  # shorter waits are left to accumulate: a timer costs more than it saves
+
+
+class IngestCeiling:
+    """The node's upload bytes per second at most, shared by every body (a GCRA: each chunk
+    moves a "paid until" time forward by its size over the rate; a body waits while that time
+    is more than ``burst_s`` ahead of now). ``bytes_per_s`` 0: no ceiling."""
+
+    def __init__(
+        self,
+        bytes_per_s: float,
+        *,
+        burst_s: float = BURST_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if bytes_per_s < 0:
+            raise ValueError("bytes_per_s must be 0 (no ceiling) or more")
+        self._rate = bytes_per_s
+        self._burst_s = burst_s
+        self._clock = clock
+        self._paid_until = 0.0
+        self.waited_s = 0.0  # time bodies spent waiting for the ceiling (a counter)
+
+    @property
+    def enabled(self) -> bool:
+        return self._rate > 0
+
+    def take(self, size: int) -> float:
+        """Counts ``size`` bytes just read; returns how long the body should wait before its
+        next read (0: go on)."""
+        if not self._rate:
+            return 0.0
+        now = self._clock()
+        self._paid_until = max(self._paid_until, now) + size / self._rate
+        ahead = self._paid_until - now - self._burst_s
+        return ahead if ahead >= MIN_WAIT_S else 0.0
+
+    async def pace(self, size: int) -> None:
+        wait = self.take(size)
+        if wait:
+            self.waited_s += wait
+            await asyncio.sleep(wait)
 
 
 class BodySlots:
+    @classmethod
+    def for_node(cls, files: FileSettings) -> BodySlots:
+        """The slots and the ceiling ``files`` asks for."""
+        return cls(
+            files.upload_bodies,
+            interval_s=files.upload_slot_check_s,
+            ceiling=IngestCeiling(files.upload_ingest_mb_s * 1_000_000),
+        )
+
     def __init__(
         self,
         limit: int,
         *,
         interval_s: float = INTERVAL_S,
         slow_bytes_per_s: float = SLOW_BYTES_PER_S,
+        ceiling: IngestCeiling | None = None,
     ) -> None:
         if limit < 0:
             raise ValueError("limit must be 0 (no limit) or more")
         self._limit = limit
+        self.ceiling = ceiling or IngestCeiling(0)
         self._interval_s = interval_s
         self._slow_bytes = slow_bytes_per_s * interval_s
         self._sem = asyncio.Semaphore(limit) if limit else None
@@ -61,10 +124,15 @@ class BodySlots:
         """``chunks``, read at full speed only while this body holds a slot. The consumer's own
         work on a chunk (storing a block) happens while the slot is held: it is part of the
         body's cost. The rate check is one timer per body per ``interval_s``; a chunk costs an
-        addition."""
+        addition. Every chunk counts against the node's ``ceiling``."""
         if self._sem is None:
-            return _passthrough(chunks)
+            return self._paced(chunks)
         return self._slotted(chunks, self._sem)
+
+    async def _paced(self, chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+        async for chunk in chunks:
+            yield chunk
+            await self.ceiling.pace(len(chunk))
 
     async def _slotted(
         self, chunks: AsyncIterator[bytes], sem: asyncio.Semaphore
@@ -107,17 +175,13 @@ class BodySlots:
                         hold.timer.cancel()
                     hold.timer = loop.call_later(self._interval_s, check)
                 yield chunk
+                await self.ceiling.pace(len(chunk))
         finally:
             if hold.timer is not None:
                 hold.timer.cancel()
             if hold.held:
                 hold.held = False
                 self._release(sem)
-
-
-async def _passthrough(chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
-    async for chunk in chunks:
-        yield chunk
 
 
 class _Hold:

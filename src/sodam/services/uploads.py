@@ -76,7 +76,7 @@ class UploadService:
         self._store = store
         self._io = blob_io or BlobIO()
         self._blocks = BlobIO(BLOCK_THREADS, name="sodam-upload-block")
-        self._slots = slots or BodySlots(files.upload_bodies, interval_s=files.upload_slot_check_s)
+        self._slots = slots or BodySlots.for_node(files)
         self._limits = limits
         self._files = files
         # upload id -> (offset the digest covers, running sha256); see the module docstring

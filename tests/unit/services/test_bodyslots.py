@@ -8,7 +8,7 @@ from contextlib import aclosing
 
 import pytest
 
-from sodam.services.bodyslots import BodySlots
+from sodam.services.bodyslots import BodySlots, IngestCeiling
 from sodam.services.uploads import _split_chunks
 
 
@@ -180,3 +180,74 @@ async def test_a_slow_body_reads_on_without_a_slot_while_a_fast_one_holds_it() -
     storing.set()
     assert await t_fast == [b"f" * 100]
     assert slots.active == 0 and slots.waiting == 0
+
+
+# --- IngestCeiling: the node's upload bytes per second ------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_ceiling_lets_a_burst_pass_then_makes_bodies_wait_for_their_bytes() -> None:
+    clock = Clock()
+    ceiling = IngestCeiling(1000, burst_s=0.05, clock=clock)  # 1000 B/s, 50 bytes of burst
+    assert ceiling.take(50) == 0  # within the burst
+    assert ceiling.take(100) == pytest.approx(0.1)  # 150 bytes take 0.15 s, 0.05 of it burst
+    clock.now = 0.1  # the body waited as told
+    assert ceiling.take(100) == pytest.approx(0.1)  # paid until 0.25 s now: 0.15 ahead - burst
+
+
+def test_an_idle_node_saves_no_credit_beyond_the_burst() -> None:
+    clock = Clock()
+    ceiling = IngestCeiling(1000, burst_s=0.05, clock=clock)
+    ceiling.take(10)
+    clock.now = 100.0  # an hour of nothing earns nothing
+    assert ceiling.take(50) == 0
+    assert ceiling.take(50) == pytest.approx(0.05)
+
+
+def test_the_ceiling_is_shared_by_every_body() -> None:
+    """Two bodies reading at the same moment are paced as one stream of bytes."""
+    clock = Clock()
+    ceiling = IngestCeiling(1000, burst_s=0, clock=clock)
+    assert ceiling.take(100) == pytest.approx(0.1)
+    assert ceiling.take(100) == pytest.approx(0.2)  # the second body queues behind the first
+
+
+def test_waits_too_short_for_a_timer_are_carried_to_the_next_chunk() -> None:
+    clock = Clock()
+    ceiling = IngestCeiling(1000, burst_s=0, clock=clock)
+    assert ceiling.take(1) == 0  # 1 ms: not worth a timer
+    assert ceiling.take(1) == pytest.approx(0.002)  # both milliseconds are owed now
+
+
+def test_no_ceiling_never_waits() -> None:
+    ceiling = IngestCeiling(0)
+    assert not ceiling.enabled
+    assert all(ceiling.take(10**9) == 0 for _ in range(3))
+    with pytest.raises(ValueError):
+        IngestCeiling(-1)
+
+
+@pytest.mark.parametrize("limit", [0, 1])
+async def test_a_body_over_the_ceiling_waits_between_chunks_and_loses_nothing(limit: int) -> None:
+    """With and without slots: each chunk past the ceiling is followed by its wait, counted in
+    ``waited_s``; the chunks arrive whole and in order."""
+    clock = Clock()  # time stands still: each chunk is owed in full (1 ms per 1000 bytes)
+    ceiling = IngestCeiling(1_000_000, burst_s=0, clock=clock)
+    slots = BodySlots(limit, interval_s=60, ceiling=ceiling)
+    body = Body()
+    sent = [bytes([i]) * 3000 for i in range(4)]
+    for chunk in sent:
+        body.queue.put_nowait(chunk)
+    body.queue.put_nowait(None)
+    got: list[bytes] = []
+    await consume(slots, body, got, asyncio.Event())
+    assert got == sent
+    # waits of 3, 6, 9 and 12 ms: the bytes owed grow as the clock does not move
+    assert ceiling.waited_s == pytest.approx(0.003 + 0.006 + 0.009 + 0.012)
