@@ -16,6 +16,7 @@ time: idle = sent in the baseline, during = sent in the uploads' window.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import time
 import traceback
@@ -144,6 +145,9 @@ async def run_concurrent(
     watched_pid = upload_pid or server_pid
     watch = Watch(watched_pid, moto_pid) if watched_pid else None
     hook = Breakdown(server_pid, breakdown_path) if server_pid and breakdown_path else None
+    # The disk idle before measuring: an earlier run's hundreds of MB still being written back
+    # would slow every commit's fsync, in the baseline as much as in the uploads' window.
+    await asyncio.to_thread(os.sync)
     print(f"[files-concurrent] chat probe: idle baseline {params.idle_s:g} s ...", file=sys.stderr)
     if hook is not None:
         hook.start()

@@ -11,6 +11,7 @@ as a message and the attachment's sha256 compared with the file's.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -49,6 +50,7 @@ async def upload_once(
         if attachment["sha256"] != warm.sha256:
             raise RuntimeError("the warm-up upload's sha256 differs")
         await asyncio.sleep(SETTLE_S)  # let the warm-up's jobs (scan state, no thumbnail) finish
+        await asyncio.to_thread(os.sync)  # the disk idle: no earlier run's data still written back
         watch = Watch(target.pid, target.moto_pid) if target.pid else None
         hook = (
             Breakdown(target.pid, target.breakdown_path)
