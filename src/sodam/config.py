@@ -121,6 +121,9 @@ _CLAMD_URL_RE = re.compile(r"^(tcp://[^/\s]+:\d{1,5}|unix:///\S+)$")
 _EXTENSION_RE = re.compile(r"^[a-z0-9][a-z0-9_+-]{0,15}$")
 
 
+MIN_INGEST_MB_S = 10
+
+
 class FileSettings(BaseModel):
     """Attachments: virus scanning, thumbnails, quotas and retention (docs/media.md)."""
 
@@ -195,8 +198,8 @@ class FileSettings(BaseModel):
         ge=0,
         le=1_000_000,
         description="the most upload bytes one node reads per second, all uploads together, in "
-        "MB/s (10^6 bytes; 0 = no ceiling). Above it uploads wait, so that they leave the chat "
-        "its share of the CPU (docs/files.md)",
+        "MB/s (10^6 bytes; 0 = no ceiling, else at least 10). Above it uploads wait, so that they "
+        "leave the chat its share of the CPU (docs/files.md)",
     )
     upload_slot_check_s: float = Field(
         default=1.0,
@@ -231,6 +234,15 @@ class FileSettings(BaseModel):
     def _check_clamd_url(cls, value: str | None) -> str | None:
         if value is not None and not _CLAMD_URL_RE.match(value):
             raise ValueError("clamd_url must be tcp://host:port or unix:///path/to/socket")
+        return value
+
+    @field_validator("upload_ingest_mb_s")
+    @classmethod
+    def _check_ingest_ceiling(cls, value: float) -> float:
+        # Lower would make every body "slow" to the slots (below 4 MiB/s) and leave a single
+        # chunk owing seconds of wait, longer than proxies and tus HEADs wait.
+        if 0 < value < MIN_INGEST_MB_S:
+            raise ValueError(f"upload_ingest_mb_s must be 0 (no ceiling) or {MIN_INGEST_MB_S}+")
         return value
 
     @field_validator("thumbnail_sizes")

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 
+from sodam.db import engine
 from sodam.db.engine import BACKGROUND_PER_GROUP, Database, create_engine
 
 _rows = sa.table("kv", sa.column("k"))
@@ -173,7 +174,45 @@ async def test_closing_commits_the_writes_still_queued(tmp_path: Path) -> None:
     ]
     await asyncio.sleep(0)
     closing = asyncio.ensure_future(database.dispose())
-    release.set()
+    writer = database._writer  # the moment close() was asked is not public
+    assert writer is not None
+    async with asyncio.timeout(30):  # a last guard: waits for the flag, not for a time
+        while not writer._stopping:  # noqa: ASYNC110 -- a flag, no event to wait on
+            await asyncio.sleep(0)
+    release.set()  # only now can the writer take the queued writes: after it was told to stop
     await asyncio.gather(blocker, *writes, closing)
     with engine.connect() as conn:
         assert sorted(conn.exec_driver_sql("SELECT k FROM kv").scalars()) == ["a", "b"]
+
+
+async def test_a_flood_of_interactive_writes_leaves_background_ones_their_places(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More interactive writes queued than a group holds: the first group still takes the
+    queued background writes (up to ``BACKGROUND_PER_GROUP``), the rest of it interactive."""
+    monkeypatch.setattr(engine, "MAX_GROUP", 8)
+    order: list[str] = []
+    event.listen(db.engine, "commit", lambda _conn: order.append("COMMIT"))
+    started, release = threading.Event(), threading.Event()
+
+    def hold(_conn: sa.Connection) -> None:
+        started.set()
+        release.wait(30)
+
+    def noted(key: str) -> Callable[[sa.Connection], None]:
+        def txn(conn: sa.Connection) -> None:
+            order.append(key)
+            conn.execute(sa.insert(_rows).values(k=key))
+
+        return txn
+
+    blocker = asyncio.ensure_future(db.write(hold))
+    assert await asyncio.to_thread(started.wait, 30)
+    sends = [asyncio.ensure_future(db.write(noted(f"s{i:02}"))) for i in range(12)]
+    background = [asyncio.ensure_future(db.write(noted(f"b{i}"), background=True)) for i in (0, 1)]
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(blocker, *sends, *background)
+    groups = _groups(order)
+    assert groups[1] == [*(f"s{i:02}" for i in range(6)), "b0", "b1"]
+    assert groups[2] == [f"s{i:02}" for i in range(6, 12)]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from sodam.config import Settings
+from sodam.config import FileSettings, Settings
 
 GOOD_KEY = "k" * 32
 
@@ -267,3 +267,14 @@ def test_image_max_pixels_bound_is_pillows_own_limit() -> None:
     from sodam.config import PILLOW_MAX_IMAGE_PIXELS
 
     assert Image.MAX_IMAGE_PIXELS == PILLOW_MAX_IMAGE_PIXELS
+
+
+@pytest.mark.parametrize("value", [0.5, 9.9])
+def test_an_upload_ingest_ceiling_too_low_to_work_is_refused(value: float) -> None:
+    with pytest.raises(ValidationError, match="upload_ingest_mb_s must be 0"):
+        FileSettings(upload_ingest_mb_s=value)
+
+
+@pytest.mark.parametrize("value", [0, 10, 160, 2500])
+def test_no_ingest_ceiling_or_a_workable_one_is_accepted(value: float) -> None:
+    assert FileSettings(upload_ingest_mb_s=value).upload_ingest_mb_s == value

@@ -16,7 +16,8 @@ A use case hands ``Database.write`` (or ``read``) one synchronous function that 
   claims and results) is written with ``background=True``: a group takes every queued
   interactive write but at most ``BACKGROUND_PER_GROUP`` background ones, so a burst of them
   (fifty uploads starting at once) cannot put a chat message behind fifty transactions; it waits
-  for at most one group's worth. Background writes are never starved: each group takes some.
+  for at most one group's worth. Background writes are never starved: places for up to
+  ``BACKGROUND_PER_GROUP`` of them are kept in every group.
 - **PostgreSQL** (psycopg): a thread pool as large as the connection pool; each ``write`` is its
   own transaction; PostgreSQL groups WAL flushes itself.
 
@@ -179,13 +180,13 @@ class _SqliteWriter:
                 if self._stopping:
                     return None
                 self._ready.wait()
+            # Places for the background writes are kept first, so that a flood of interactive
+            # ones (MAX_GROUP and more queued) cannot starve them.
+            background = min(len(self._background), BACKGROUND_PER_GROUP)
             batch: list[_Job] = []
-            while self._interactive and len(batch) < MAX_GROUP:
+            while self._interactive and len(batch) < MAX_GROUP - background:
                 batch.append(self._interactive.popleft())
-            taken = 0
-            while self._background and taken < BACKGROUND_PER_GROUP and len(batch) < MAX_GROUP:
-                batch.append(self._background.popleft())
-                taken += 1
+            batch.extend(self._background.popleft() for _ in range(background))
             return batch
 
     def _run(self) -> None:

@@ -69,11 +69,10 @@ class IngestCeiling:
         ahead = self._paid_until - now - self._burst_s
         return ahead if ahead >= MIN_WAIT_S else 0.0
 
-    async def pace(self, size: int) -> None:
-        wait = self.take(size)
-        if wait:
-            self.waited_s += wait
-            await asyncio.sleep(wait)
+    async def wait(self, seconds: float) -> None:
+        """Waits what ``take`` said (counted once waited, not if cancelled)."""
+        await asyncio.sleep(seconds)
+        self.waited_s += seconds
 
 
 class BodySlots:
@@ -130,9 +129,14 @@ class BodySlots:
         return self._slotted(chunks, self._sem)
 
     async def _paced(self, chunks: AsyncIterator[bytes]) -> AsyncGenerator[bytes, None]:
+        # A chunk's wait is taken before the next chunk is handed on, never after the last:
+        # the end of a body (and its response) is not delayed.
+        owed = 0.0
         async for chunk in chunks:
+            if owed:
+                await self.ceiling.wait(owed)
             yield chunk
-            await self.ceiling.pace(len(chunk))
+            owed = self.ceiling.take(len(chunk))
 
     async def _slotted(
         self, chunks: AsyncIterator[bytes], sem: asyncio.Semaphore
@@ -156,6 +160,7 @@ class BodySlots:
             hold.held = True
             hold.timer = loop.call_later(self._interval_s, check)
             source = aiter(chunks)
+            owed = 0.0
             while True:
                 hold.reading = True
                 try:
@@ -165,6 +170,8 @@ class BodySlots:
                 finally:
                     hold.reading = False
                 hold.counted += len(chunk)
+                if owed:  # the previous chunk's wait (see _paced)
+                    await self.ceiling.wait(owed)
                 if hold.wants_slot and not hold.held:
                     await self._acquire(sem)
                     hold.held = True
@@ -175,7 +182,7 @@ class BodySlots:
                         hold.timer.cancel()
                     hold.timer = loop.call_later(self._interval_s, check)
                 yield chunk
-                await self.ceiling.pace(len(chunk))
+                owed = self.ceiling.take(len(chunk))
         finally:
             if hold.timer is not None:
                 hold.timer.cancel()

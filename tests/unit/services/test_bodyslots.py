@@ -236,8 +236,8 @@ def test_no_ceiling_never_waits() -> None:
 
 @pytest.mark.parametrize("limit", [0, 1])
 async def test_a_body_over_the_ceiling_waits_between_chunks_and_loses_nothing(limit: int) -> None:
-    """With and without slots: each chunk past the ceiling is followed by its wait, counted in
-    ``waited_s``; the chunks arrive whole and in order."""
+    """With and without slots: the wait a chunk owes is taken before the next one is handed on
+    (counted in ``waited_s``), never after the last, and the chunks arrive whole and in order."""
     clock = Clock()  # time stands still: each chunk is owed in full (1 ms per 1000 bytes)
     ceiling = IngestCeiling(1_000_000, burst_s=0, clock=clock)
     slots = BodySlots(limit, interval_s=60, ceiling=ceiling)
@@ -249,5 +249,6 @@ async def test_a_body_over_the_ceiling_waits_between_chunks_and_loses_nothing(li
     got: list[bytes] = []
     await consume(slots, body, got, asyncio.Event())
     assert got == sent
-    # waits of 3, 6, 9 and 12 ms: the bytes owed grow as the clock does not move
-    assert ceiling.waited_s == pytest.approx(0.003 + 0.006 + 0.009 + 0.012)
+    # waits of 3, 6 and 9 ms before the 2nd, 3rd and 4th chunks (the bytes owed grow as the
+    # clock does not move); the 12 ms the last chunk owes are not waited: the body has ended
+    assert ceiling.waited_s == pytest.approx(0.003 + 0.006 + 0.009)
