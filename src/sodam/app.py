@@ -34,10 +34,12 @@ from sodam.api import uploads as uploads_api
 from sodam.api import users as users_api
 from sodam.api.errors import install_error_handlers
 from sodam.api.middleware import (
+    AdmissionGate,
     BodyLimitMiddleware,
     FileAwareGZipMiddleware,
     RequestContextMiddleware,
     SecurityHeadersMiddleware,
+    UploadAdmission,
 )
 from sodam.api.web import default_web_dir, web_client_endpoint
 from sodam.bus.base import Bus
@@ -326,12 +328,17 @@ def build_app(settings: Settings, overrides: Overrides | None = None) -> FastAPI
             include_in_schema=False,
         )
 
-    # Outermost last: context (request id) wraps everything, then headers, then the body limit.
+    # Outermost last: context (request id) wraps everything, then the upload admission, headers,
+    # then the body limit.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.request_body_max_bytes)
     # The embedded server has no proxy in front: compress the web client and large JSON itself
     # (the app bundle is ~440 KB raw, ~135 KB gzipped).
     app.add_middleware(FileAwareGZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeadersMiddleware)
+    # Inside the request context (its duration and log line include the wait for a place).
+    upload_gate = AdmissionGate(settings.files.upload_requests)
+    metrics.upload_requests_waiting.set_function(lambda: upload_gate.waiting)
+    app.add_middleware(UploadAdmission, gate=upload_gate)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     app.add_middleware(KeepServerSend)
     return app

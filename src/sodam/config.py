@@ -193,6 +193,15 @@ class FileSettings(BaseModel):
         "before their first byte (0 = no limit). Keeps the chat responsive while many files arrive "
         "(docs/files.md)",
     )
+    upload_requests: int = Field(
+        default=0,
+        ge=0,
+        le=10_000,
+        description="requests to the upload endpoints one node handles at once, each until it "
+        "starts reading its body, queues for a body slot or answers; more wait for a place "
+        "(0 = no limit, the default). 4 spreads out the burst of many uploads starting together: "
+        "a lower tail latency for the chat, a slightly higher median (docs/files.md)",
+    )
     upload_ingest_mb_s: float = Field(
         default=160,
         ge=0,

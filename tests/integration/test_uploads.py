@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -530,3 +531,90 @@ async def test_a_node_reads_upload_bytes_no_faster_than_its_ceiling(
         room = await make_group(client, alice, [])
         r = await send_files(client, alice, int(room["id"]), [path.rsplit("/", 1)[-1]])
         assert r.json()["message"]["attachments"][0]["sha256"] == sha256(data)
+
+
+class _HeldStore(LocalBlobStore):
+    """A local store whose next ``begin_upload`` waits until the test lets it go (on its blob
+    thread), so that a tus creation stays inside its handler."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root, part_size=1000)
+        self.entered = threading.Event()
+        self.go = threading.Event()
+
+    def begin_upload(self, key: str) -> UploadState:
+        if not self.go.is_set():
+            self.entered.set()
+            self.go.wait(30)
+        return super().begin_upload(key)
+
+
+def _with_files(settings: Settings, **update: object) -> Settings:
+    return settings.model_copy(update={"files": settings.files.model_copy(update=update)})
+
+
+async def _until_gauge(client: httpx.AsyncClient, name: str, value: float) -> None:
+    async with asyncio.timeout(30):  # a last guard; waits for a state, not a time
+        while _gauge((await client.get("/metrics")).text, name) != value:  # noqa: ASYNC110 -- a gauge, no event
+            await asyncio.sleep(0)
+
+
+async def test_upload_requests_beyond_the_node_limit_wait_for_a_place(
+    settings: Settings, clock: FakeClock, fast_hasher: PasswordHasher, tmp_path: Path
+) -> None:
+    """With one place, a second creation waits while the first is inside its handler; other
+    endpoints do not wait; both creations succeed once the first is let go."""
+    store = _HeldStore(tmp_path / "blobs")
+    async with _app_with_store(
+        _with_files(settings, upload_requests=1), clock, fast_hasher, store
+    ) as client:
+        admin = await login(client, "admin", ADMIN_PASSWORD)
+        alice = await create_user(client, admin)
+        try:
+            first = asyncio.create_task(tus_create(client, alice, 10))
+            assert await asyncio.to_thread(store.entered.wait, 30)  # inside the first handler
+            second = asyncio.create_task(tus_create(client, alice, 10))
+            await _until_gauge(client, "sodam_upload_requests_waiting", 1)
+            assert (await client.get("/api/me", headers=alice.headers)).status_code == 200
+            assert not second.done()
+        finally:
+            store.go.set()
+        assert (await first).status_code == 201
+        assert (await second).status_code == 201
+        text = (await client.get("/metrics")).text
+        assert _gauge(text, "sodam_upload_requests_waiting") == 0
+
+
+async def test_a_patch_queued_for_a_body_slot_gives_its_place_up(
+    settings: Settings, clock: FakeClock, fast_hasher: PasswordHasher, tmp_path: Path
+) -> None:
+    """One place and one body slot: a PATCH waiting for the slot held by a slow body does not
+    keep its place, so a creation goes through meanwhile; both bodies are then stored whole."""
+    settings = _with_files(settings, upload_requests=1, upload_bodies=1, upload_slot_check_s=600)
+    store = LocalBlobStore(tmp_path / "blobs", part_size=1000)
+    first, second = os.urandom(2500), os.urandom(1500)
+    first_read, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_body() -> AsyncIterator[bytes]:
+        first_read.set()
+        yield first[:1200]
+        await release.wait()
+        yield first[1200:]
+
+    async with _app_with_store(settings, clock, fast_hasher, store) as client:
+        admin = await login(client, "admin", ADMIN_PASSWORD)
+        alice = await create_user(client, admin)
+        paths = [upload_path(await tus_create(client, alice, len(d))) for d in (first, second)]
+        headers = {**alice.headers, **TUS, "Content-Type": OFFSET, "Upload-Offset": "0"}
+        a = asyncio.create_task(client.patch(paths[0], content=slow_body(), headers=headers))
+        async with asyncio.timeout(30):
+            await first_read.wait()
+        b = asyncio.create_task(client.patch(paths[1], content=second, headers=headers))
+        await _until_gauge(client, "sodam_upload_bodies_waiting", 1)
+        async with asyncio.timeout(30):  # a last guard: without the release it waits for a
+            created = await tus_create(client, alice, 10)  # place a's slow body never frees
+        assert created.status_code == 201
+        release.set()
+        ra, rb = await a, await b
+        assert ra.status_code == 204 and ra.headers["upload-offset"] == "2500"
+        assert rb.status_code == 204 and rb.headers["upload-offset"] == "1500"

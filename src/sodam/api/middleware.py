@@ -4,14 +4,17 @@
   metrics by route template; one access log line without query strings (tokens never leak).
 - ``SecurityHeadersMiddleware``: CSP, nosniff, frame-ancestors, referrer policy, set on purpose.
 - ``BodyLimitMiddleware``: refuses bodies over the limit with 413 while streaming.
+- ``UploadAdmission``: at most a few upload requests handled at once, up to their bodies.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -19,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sodam.observability.context import request_id_var, user_id_var
 from sodam.observability.metrics import Metrics
+from sodam.services.bodyslots import admission_release
 
 logger = logging.getLogger("sodam.access")
 
@@ -221,3 +225,78 @@ class FileAwareGZipMiddleware:
             await self.app(scope, receive, send)
             return
         await self.gzip(scope, receive, send)
+
+
+class AdmissionGate:
+    """The places of ``UploadAdmission``: ``limit`` at once (0: no limit)."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 0:
+            raise ValueError("limit must be 0 (no limit) or more")
+        self.limit = limit
+        self._sem = asyncio.Semaphore(limit) if limit else None
+        self.waiting = 0  # requests queued for a place (read by the metrics at scrape time)
+
+    async def enter(self) -> Callable[[], None] | None:
+        """Waits for a place; returns the function that gives it back (once), or None when
+        there is no limit."""
+        if self._sem is None:
+            return None
+        sem = self._sem
+        self.waiting += 1
+        try:
+            await sem.acquire()
+        finally:
+            self.waiting -= 1
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                sem.release()
+
+        return release
+
+
+class UploadAdmission:
+    """At most ``gate.limit`` requests under ``prefix`` (the tus endpoints) are handled at once.
+
+    Fifty uploads starting together are a hundred requests (creations, then PATCHes) arriving
+    within milliseconds; each costs the event loop routing, authentication and the handler's
+    own steps, and a chat message queues behind all of them at every await. Admitted a few at
+    a time, they leave the loop's queue short. A request keeps its place until it starts
+    reading its body (the body slots and the ingest ceiling govern bodies,
+    services/bodyslots.py), queues for a body slot, or starts its response; waiting costs
+    nothing but the client's patience (docs/files.md, "Many uploads at once").
+    """
+
+    def __init__(self, app: ASGIApp, gate: AdmissionGate, prefix: str = "/api/uploads") -> None:
+        self.app = app
+        self.gate = gate
+        self.prefix = prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        release = await self.gate.enter()
+        if release is None:
+            await self.app(scope, receive, send)
+            return
+
+        async def receive_admitted() -> Message:
+            release()
+            return await receive()
+
+        async def send_admitted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                release()
+            await send(message)
+
+        token = admission_release.set(release)
+        try:
+            await self.app(scope, receive_admitted, send_admitted)
+        finally:
+            admission_release.reset(token)
+            release()

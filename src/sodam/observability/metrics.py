@@ -140,6 +140,11 @@ class Metrics:
             "Upload request bodies waiting for an upload slot on this node.",
             registry=r,
         )
+        self.upload_requests_waiting = Gauge(
+            "sodam_upload_requests_waiting",
+            "Requests to the upload endpoints waiting for a place on this node.",
+            registry=r,
+        )
         self.build_info = Gauge("sodam_build_info", "Build information.", ["version"], registry=r)
 
     def counter_from(self, name: str, documentation: str, read: Callable[[], float]) -> None:

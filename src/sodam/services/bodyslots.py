@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextvars import ContextVar
 
 from sodam.config import FileSettings
 
@@ -33,6 +34,14 @@ INTERVAL_S = 1.0  # FileSettings.upload_slot_check_s
 SLOW_BYTES_PER_S = 4 * 1024 * 1024
 BURST_S = 0.05  # bytes may run this far ahead of the ceiling's rate without a wait
 MIN_WAIT_S = 0.002  # shorter waits are left to accumulate: a timer costs more than it saves
+
+
+# Set by the HTTP edge's upload admission (api/middleware.py, ``UploadAdmission``) for the
+# request being handled: a body about to queue for a slot gives its admission place up first,
+# since waiting for a slot costs the loop nothing and should not hold up other requests.
+admission_release: ContextVar[Callable[[], None] | None] = ContextVar(
+    "admission_release", default=None
+)
 
 
 class IngestCeiling:
@@ -108,6 +117,9 @@ class BodySlots:
         return self._limit
 
     async def _acquire(self, sem: asyncio.Semaphore) -> None:
+        release = admission_release.get()
+        if release is not None:
+            release()
         self.waiting += 1
         try:
             await sem.acquire()
