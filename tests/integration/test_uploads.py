@@ -440,6 +440,22 @@ def _gauge(metrics_text: str, name: str) -> float:
     raise AssertionError(f"{name} not in /metrics")
 
 
+class _HeldBody:
+    """A PATCH body that sends its first 1200 bytes, then holds the request open, sending
+    nothing, until the test lets it go: its PATCH keeps the node's only body slot."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.reading = asyncio.Event()  # the server asked for the body: this PATCH has the slot
+        self.go = asyncio.Event()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        self.reading.set()
+        yield self.data[:1200]
+        await self.go.wait()
+        yield self.data[1200:]
+
+
 async def test_bodies_beyond_the_node_limit_wait_for_a_slot(
     settings: Settings, clock: FakeClock, fast_hasher: PasswordHasher, tmp_path: Path
 ) -> None:
@@ -454,16 +470,8 @@ async def test_bodies_beyond_the_node_limit_wait_for_a_slot(
     )
     store = LocalBlobStore(tmp_path / "blobs", part_size=1000)
     first, second = os.urandom(2500), os.urandom(1500)
-    release = asyncio.Event()
+    held = _HeldBody(first)
     second_read = asyncio.Event()
-
-    first_read = asyncio.Event()
-
-    async def slow_body() -> AsyncIterator[bytes]:
-        first_read.set()  # the server asked for the body: this PATCH holds the only slot
-        yield first[:1200]
-        await release.wait()  # the client keeps its body open, sending nothing yet
-        yield first[1200:]
 
     async def watched_body() -> AsyncIterator[bytes]:
         second_read.set()
@@ -474,9 +482,9 @@ async def test_bodies_beyond_the_node_limit_wait_for_a_slot(
         alice = await create_user(client, admin)
         paths = [upload_path(await tus_create(client, alice, len(d))) for d in (first, second)]
         headers = {**alice.headers, **TUS, "Content-Type": OFFSET, "Upload-Offset": "0"}
-        a = asyncio.create_task(client.patch(paths[0], content=slow_body(), headers=headers))
+        a = asyncio.create_task(client.patch(paths[0], content=held.chunks(), headers=headers))
         async with asyncio.timeout(30):  # a last guard; each step waits for a state, not a time
-            await first_read.wait()
+            await held.reading.wait()
         b = asyncio.create_task(client.patch(paths[1], content=watched_body(), headers=headers))
         async with asyncio.timeout(30):
             while True:
@@ -486,7 +494,7 @@ async def test_bodies_beyond_the_node_limit_wait_for_a_slot(
                 await asyncio.sleep(0)
         assert _gauge(text, "sodam_upload_bodies_active") == 1
         assert not second_read.is_set()  # not a byte of the second body was read
-        release.set()
+        held.go.set()
         ra, rb = await a, await b
         assert ra.status_code == 204 and ra.headers["upload-offset"] == "2500"
         assert rb.status_code == 204 and rb.headers["upload-offset"] == "1500"
@@ -593,28 +601,22 @@ async def test_a_patch_queued_for_a_body_slot_gives_its_place_up(
     settings = _with_files(settings, upload_requests=1, upload_bodies=1, upload_slot_check_s=600)
     store = LocalBlobStore(tmp_path / "blobs", part_size=1000)
     first, second = os.urandom(2500), os.urandom(1500)
-    first_read, release = asyncio.Event(), asyncio.Event()
-
-    async def slow_body() -> AsyncIterator[bytes]:
-        first_read.set()
-        yield first[:1200]
-        await release.wait()
-        yield first[1200:]
+    held = _HeldBody(first)
 
     async with _app_with_store(settings, clock, fast_hasher, store) as client:
         admin = await login(client, "admin", ADMIN_PASSWORD)
         alice = await create_user(client, admin)
         paths = [upload_path(await tus_create(client, alice, len(d))) for d in (first, second)]
         headers = {**alice.headers, **TUS, "Content-Type": OFFSET, "Upload-Offset": "0"}
-        a = asyncio.create_task(client.patch(paths[0], content=slow_body(), headers=headers))
+        a = asyncio.create_task(client.patch(paths[0], content=held.chunks(), headers=headers))
         async with asyncio.timeout(30):
-            await first_read.wait()
+            await held.reading.wait()
         b = asyncio.create_task(client.patch(paths[1], content=second, headers=headers))
         await _until_gauge(client, "sodam_upload_bodies_waiting", 1)
         async with asyncio.timeout(30):  # a last guard: without the release it waits for a
             created = await tus_create(client, alice, 10)  # place a's slow body never frees
         assert created.status_code == 201
-        release.set()
+        held.go.set()
         ra, rb = await a, await b
         assert ra.status_code == 204 and ra.headers["upload-offset"] == "2500"
         assert rb.status_code == 204 and rb.headers["upload-offset"] == "1500"
