@@ -109,32 +109,49 @@ async def test_every_write_of_a_group_is_durable_when_it_returns(db: Database) -
     assert await _keys(db) == sorted(f"k{i}" for i in range(20))
 
 
-async def test_a_burst_of_background_writes_does_not_hold_an_interactive_one(db: Database) -> None:
-    """Twelve background writes queued before a send: the send goes in the next group, with at
-    most ``BACKGROUND_PER_GROUP`` of them; the rest follow in later groups, none lost."""
-    order: list[str] = []
-    event.listen(db.engine, "commit", lambda _conn: order.append("COMMIT"))
-    started, release = threading.Event(), threading.Event()
+class _WriteLog:
+    """The order in which the writer runs writes (their keys) and COMMITs; ``hold_writer``
+    keeps the writer inside a group of its own until ``release`` is set, so that the writes
+    queued meanwhile are all waiting when it takes its next group."""
 
-    def hold(_conn: sa.Connection) -> None:
-        started.set()
-        release.wait(30)
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.order: list[str] = []
+        self.release = threading.Event()
+        event.listen(db.engine, "commit", lambda _conn: self.order.append("COMMIT"))
 
-    def noted(key: str) -> Callable[[sa.Connection], None]:
+    def noted(self, key: str) -> Callable[[sa.Connection], None]:
         def txn(conn: sa.Connection) -> None:
-            order.append(key)
+            self.order.append(key)
             conn.execute(sa.insert(_rows).values(k=key))
 
         return txn
 
-    blocker = asyncio.ensure_future(db.write(hold))
-    assert await asyncio.to_thread(started.wait, 30)  # the writer is inside the blocker's group
+    async def hold_writer(self) -> asyncio.Future[object]:
+        started = threading.Event()
+
+        def hold(_conn: sa.Connection) -> None:
+            started.set()
+            self.release.wait(30)
+
+        blocker = asyncio.ensure_future(self.db.write(hold))
+        assert await asyncio.to_thread(started.wait, 30)  # the writer is inside its group
+        return blocker
+
+
+async def test_a_burst_of_background_writes_does_not_hold_an_interactive_one(db: Database) -> None:
+    """Twelve background writes queued before a send: the send goes in the next group, with at
+    most ``BACKGROUND_PER_GROUP`` of them; the rest follow in later groups, none lost."""
+    log = _WriteLog(db)
+    order, noted = log.order, log.noted
+
+    blocker = await log.hold_writer()
     background = [
         asyncio.ensure_future(db.write(noted(f"b{i:02}"), background=True)) for i in range(12)
     ]
     send = asyncio.ensure_future(db.write(noted("send")))
     await asyncio.sleep(0)  # one loop turn: every write above reaches the writer's queues
-    release.set()
+    log.release.set()
     await asyncio.gather(blocker, send, *background)
     n = BACKGROUND_PER_GROUP
     keys = [f"b{i:02}" for i in range(12)]
@@ -191,27 +208,14 @@ async def test_a_flood_of_interactive_writes_leaves_background_ones_their_places
     """More interactive writes queued than a group holds: the first group still takes the
     queued background writes (up to ``BACKGROUND_PER_GROUP``), the rest of it interactive."""
     monkeypatch.setattr(engine, "MAX_GROUP", 8)
-    order: list[str] = []
-    event.listen(db.engine, "commit", lambda _conn: order.append("COMMIT"))
-    started, release = threading.Event(), threading.Event()
+    log = _WriteLog(db)
+    order, noted = log.order, log.noted
 
-    def hold(_conn: sa.Connection) -> None:
-        started.set()
-        release.wait(30)
-
-    def noted(key: str) -> Callable[[sa.Connection], None]:
-        def txn(conn: sa.Connection) -> None:
-            order.append(key)
-            conn.execute(sa.insert(_rows).values(k=key))
-
-        return txn
-
-    blocker = asyncio.ensure_future(db.write(hold))
-    assert await asyncio.to_thread(started.wait, 30)
+    blocker = await log.hold_writer()
     sends = [asyncio.ensure_future(db.write(noted(f"s{i:02}"))) for i in range(12)]
     background = [asyncio.ensure_future(db.write(noted(f"b{i}"), background=True)) for i in (0, 1)]
     await asyncio.sleep(0)
-    release.set()
+    log.release.set()
     await asyncio.gather(blocker, *sends, *background)
     groups = _groups(order)
     assert groups[1] == [*(f"s{i:02}" for i in range(6)), "b0", "b1"]

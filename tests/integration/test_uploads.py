@@ -455,6 +455,19 @@ class _HeldBody:
         await self.go.wait()
         yield self.data[1200:]
 
+    async def then(
+        self, client: httpx.AsyncClient, user: LoggedIn, size: int, content: Any
+    ) -> tuple[list[str], asyncio.Task[httpx.Response], asyncio.Task[httpx.Response]]:
+        """Creates this body's upload and a second one of ``size`` bytes; PATCHes this one
+        and, once the server reads it (it holds the slot), the second with ``content``."""
+        paths = [upload_path(await tus_create(client, user, n)) for n in (len(self.data), size)]
+        headers = {**user.headers, **TUS, "Content-Type": OFFSET, "Upload-Offset": "0"}
+        a = asyncio.create_task(client.patch(paths[0], content=self.chunks(), headers=headers))
+        async with asyncio.timeout(30):  # a last guard; each step waits for a state, not a time
+            await self.reading.wait()
+        b = asyncio.create_task(client.patch(paths[1], content=content, headers=headers))
+        return paths, a, b
+
 
 async def test_bodies_beyond_the_node_limit_wait_for_a_slot(
     settings: Settings, clock: FakeClock, fast_hasher: PasswordHasher, tmp_path: Path
@@ -480,12 +493,7 @@ async def test_bodies_beyond_the_node_limit_wait_for_a_slot(
     async with _app_with_store(settings, clock, fast_hasher, store) as client:
         admin = await login(client, "admin", ADMIN_PASSWORD)
         alice = await create_user(client, admin)
-        paths = [upload_path(await tus_create(client, alice, len(d))) for d in (first, second)]
-        headers = {**alice.headers, **TUS, "Content-Type": OFFSET, "Upload-Offset": "0"}
-        a = asyncio.create_task(client.patch(paths[0], content=held.chunks(), headers=headers))
-        async with asyncio.timeout(30):  # a last guard; each step waits for a state, not a time
-            await held.reading.wait()
-        b = asyncio.create_task(client.patch(paths[1], content=watched_body(), headers=headers))
+        paths, a, b = await held.then(client, alice, len(second), watched_body())
         async with asyncio.timeout(30):
             while True:
                 text = (await client.get("/metrics")).text
@@ -606,12 +614,7 @@ async def test_a_patch_queued_for_a_body_slot_gives_its_place_up(
     async with _app_with_store(settings, clock, fast_hasher, store) as client:
         admin = await login(client, "admin", ADMIN_PASSWORD)
         alice = await create_user(client, admin)
-        paths = [upload_path(await tus_create(client, alice, len(d))) for d in (first, second)]
-        headers = {**alice.headers, **TUS, "Content-Type": OFFSET, "Upload-Offset": "0"}
-        a = asyncio.create_task(client.patch(paths[0], content=held.chunks(), headers=headers))
-        async with asyncio.timeout(30):
-            await held.reading.wait()
-        b = asyncio.create_task(client.patch(paths[1], content=second, headers=headers))
+        _paths, a, b = await held.then(client, alice, len(second), second)
         await _until_gauge(client, "sodam_upload_bodies_waiting", 1)
         async with asyncio.timeout(30):  # a last guard: without the release it waits for a
             created = await tus_create(client, alice, 10)  # place a's slow body never frees

@@ -64,10 +64,6 @@ class IngestCeiling:
         self._paid_until = 0.0
         self.waited_s = 0.0  # time bodies spent waiting for the ceiling (a counter)
 
-    @property
-    def enabled(self) -> bool:
-        return self._rate > 0
-
     def take(self, size: int) -> float:
         """Counts ``size`` bytes just read; returns how long the body should wait before its
         next read (0: go on)."""
