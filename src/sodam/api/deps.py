@@ -29,11 +29,17 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_auth_service(request: Request) -> AuthService:
+def auth_service(request: Request) -> AuthService:
     return get_services(request).auth
 
 
-def get_account_service(request: Request) -> AccountService:
+# Dependencies are coroutine functions, however trivial: FastAPI runs a plain ``def`` dependency
+# in its thread pool, a round trip through another thread (and the GIL) on every request.
+async def get_auth_service(request: Request) -> AuthService:
+    return auth_service(request)
+
+
+async def get_account_service(request: Request) -> AccountService:
     return get_services(request).accounts
 
 
@@ -58,7 +64,7 @@ def _is_trusted(address: str, trusted: list[str]) -> bool:
     return any(ip in ipaddress.ip_network(net, strict=False) for net in trusted)
 
 
-def get_client_info(request: Request) -> ClientInfo:
+async def get_client_info(request: Request) -> ClientInfo:
     settings = get_settings(request)
     return ClientInfo(
         ip_address=client_ip(request, settings.trusted_proxies),
@@ -73,7 +79,7 @@ async def get_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("unauthenticated", "An access token is required.")
-    principal = await get_auth_service(request).authenticate(credentials.credentials)
+    principal = await auth_service(request).authenticate(credentials.credentials)
     user_id_var.set(principal.user.id)
     return principal
 

@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, Field
 
 from sodam.api.auth import MEDIA_COOKIE
-from sodam.api.deps import CurrentPrincipal, bearer_scheme, get_auth_service, get_services
+from sodam.api.deps import CurrentPrincipal, auth_service, bearer_scheme, get_services
 from sodam.api.rooms import MAX_ID, RoomIdPath
 from sodam.api.schemas import AttachmentOut
 from sodam.domain.attachments import INLINE_TYPES, attachment_wire
@@ -37,7 +37,7 @@ FILE_CSP = (
 _RANGE_RE = re.compile(r"^bytes=([0-9]{0,18})-([0-9]{0,18})$")
 
 
-def _files(request: Request) -> FileService:
+async def _files(request: Request) -> FileService:
     return get_services(request).files
 
 
@@ -49,7 +49,7 @@ async def media_principal(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> Principal:
     """The caller, from the Authorization header or else the ``sodam_media`` cookie."""
-    auth = get_auth_service(request)
+    auth = auth_service(request)
     if credentials is not None and credentials.scheme.lower() == "bearer":
         principal = await auth.authenticate(credentials.credentials)
     else:

@@ -26,15 +26,15 @@ MessageIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 SeqQuery = Annotated[int | None, Query(ge=0, le=MAX_ID)]
 
 
-def _messages(request: Request) -> MessageService:
+async def _messages(request: Request) -> MessageService:
     return get_services(request).messages
 
 
-def _pins(request: Request) -> PinService:
+async def _pins(request: Request) -> PinService:
     return get_services(request).pins
 
 
-def _sync(request: Request) -> SyncService:
+async def _sync(request: Request) -> SyncService:
     return get_services(request).sync
 
 

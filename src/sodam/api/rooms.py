@@ -23,11 +23,11 @@ MAX_ID = 2**53
 RoomIdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def _rooms(request: Request) -> RoomService:
+async def _rooms(request: Request) -> RoomService:
     return get_services(request).rooms
 
 
-def _reads(request: Request) -> ReadService:
+async def _reads(request: Request) -> ReadService:
     return get_services(request).reads
 
 

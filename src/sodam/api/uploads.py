@@ -31,7 +31,7 @@ OFFSET_CONTENT_TYPE = "application/offset+octet-stream"
 UploadIdPath = Annotated[str, Path(max_length=64, description="The upload's id")]
 
 
-def _uploads(request: Request) -> UploadService:
+async def _uploads(request: Request) -> UploadService:
     return get_services(request).uploads
 
 

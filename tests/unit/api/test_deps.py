@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
 import pytest
 from starlette.requests import Request
 
 from sodam.api.deps import client_ip
+from sodam.app import build_app
+from sodam.config import Settings
 
 PROXY = "10.0.0.5"
 
@@ -50,3 +57,38 @@ def test_chained_trusted_proxies_are_skipped() -> None:
 @pytest.mark.parametrize("forwarded", [None, "", " , "])
 def test_trusted_proxy_without_forwarded_for_is_the_client(forwarded: str | None) -> None:
     assert client_ip(_request(PROXY, forwarded), ["10.0.0.0/8"]) == PROXY
+
+
+def _calls(dependant: Any) -> Iterator[Any]:
+    for sub in dependant.dependencies:
+        yield sub.call
+        yield from _calls(sub)
+
+
+def _routes(routes: list[Any]) -> Iterator[Any]:
+    for route in routes:
+        included = getattr(route, "original_router", None)  # an include_router()
+        if included is not None:
+            yield from _routes(included.routes)
+        else:
+            yield route
+
+
+def test_every_dependency_of_every_route_runs_on_the_event_loop(tmp_path: Path) -> None:
+    """FastAPI runs a plain ``def`` dependency (or endpoint) in its thread pool: a round trip
+    through another thread on every request, for what is a lookup on ``app.state``."""
+    app = build_app(Settings(data_dir=tmp_path))
+    checked, in_threads = 0, []
+    for route in _routes(app.routes):
+        dependant = getattr(route, "dependant", None)
+        if dependant is None:  # mounts (the web client's static files)
+            continue
+        for call in [dependant.call, *_calls(dependant)]:
+            checked += 1
+            if not (
+                inspect.iscoroutinefunction(call)
+                or inspect.iscoroutinefunction(getattr(call, "__call__", None))  # noqa: B004
+            ):
+                in_threads.append(f"{getattr(route, 'path', route)}: {call!r}")
+    assert checked > 100  # the routes were found
+    assert in_threads == []
