@@ -127,6 +127,12 @@ MIN_INGEST_MB_S = 10
 class FileSettings(BaseModel):
     """Attachments: virus scanning, thumbnails, quotas and retention (docs/media.md)."""
 
+    local_dir: Path | None = Field(
+        default=None,
+        description="where file bodies are kept when no S3 store is configured; unset = "
+        "<data_dir>/files. A disk of its own keeps the database's commits from queueing behind "
+        "upload writes (docs/storage.md)",
+    )
     clamd_url: str | None = Field(
         default=None,
         description="clamd address, tcp://127.0.0.1:3310 or unix:///run/clamav/clamd.ctl; "
@@ -464,7 +470,8 @@ class Settings(BaseSettings):
 
     @property
     def files_dir(self) -> Path:
-        return self.data_dir / "files"
+        """The local blob store's root: ``files.local_dir``, else ``<data_dir>/files``."""
+        return self.files.local_dir or self.data_dir / "files"
 
     def resolved_secret_key(self) -> str:
         """The token signing key: the configured one, else one generated once under data_dir."""

@@ -93,6 +93,14 @@ def test_defaults_are_the_embedded_shape() -> None:
     assert settings.files_dir == Path("var/files")
 
 
+def test_file_bodies_can_live_apart_from_the_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SODAM_DATA_DIR", "/srv/sodam")
+    monkeypatch.setenv("SODAM_FILES__LOCAL_DIR", "/mnt/files-disk/sodam")
+    settings = Settings()
+    assert settings.files_dir == Path("/mnt/files-disk/sodam")
+    assert settings.database_url == "sqlite:////srv/sodam/sodam.db"
+
+
 def test_environment_variables_use_the_sodam_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SODAM_PORT", "9000")
     monkeypatch.setenv("SODAM_MODE", "development")
