@@ -145,6 +145,16 @@ SINGLE_HEADER = [
 ]
 
 
+def _split(chat: dict[str, Any]) -> str:
+    first, after = chat.get("during_first_s_ms"), chat.get("during_after_first_s_ms")
+    if not first or not after:  # results from before the split was recorded
+        return "-"
+    return (
+        f"{first['p50']}/{first['p95']} (n={first['n']}); "
+        f"{after['p50']}/{after['p95']} (n={after['n']})"
+    )
+
+
 def concurrent_rows(results: list[dict[str, Any]]) -> list[list[str]]:
     rows = []
     for r in results:
@@ -164,6 +174,7 @@ def concurrent_rows(results: list[dict[str, Any]]) -> list[list[str]]:
                     f"{_ms(chat['idle_ms'])} (n={chat['idle_ms']['n']})",
                     f"{_ms(chat['during_ms'])} (n={chat['during_ms']['n']})",
                     f"{ratio['p50']} / {ratio['p95']} / {ratio['p99']}",
+                    _split(chat),
                     f"{server.get('rss_before_mib', '-')} → {server.get('peak_mib', '-')}",
                     f"{server.get('cpu_pct_of_core', '-')}",
                     f"{server.get('event_loop_thread_cpu_s', '-')} / "
@@ -184,6 +195,7 @@ CONCURRENT_HEADER = [
     "chat idle ms p50/p95/p99",
     "chat during uploads ms",
     "ratio p50/p95/p99",
+    "during: first 1 s; after, ms p50/p95 (n)",
     "server RSS MiB before → peak",
     "server CPU %",
     "loop s running / waiting for a CPU",
