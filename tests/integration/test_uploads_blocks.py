@@ -1,6 +1,6 @@
 """How a PATCH body reaches the blob store: in blocks of ``part_size`` bytes, each appended at the
 offset the upload records, on SQLite and PostgreSQL. A local store with 64 KiB blocks stands in
-for the 8 MiB default, so a body spans several blocks and chunk boundaries fall inside them."""
+for the 2 MiB default, so a body spans several blocks and chunk boundaries fall inside them."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 disk) is a 12 MiB tmpfs; its SQLite database stays on the ordinary disk.
 
 An upload that does not fit answers 507 ``storage_full``, also when the body is larger than the
-store's 8 MiB write block (the bytes after a block that did not fit are never stored in its
+store's 2 MiB write block (the bytes after a block that did not fit are never stored in its
 place); the partial file is cut back to the last offset the database recorded, which HEAD still
 answers, and nothing else is left behind; files already stored download intact and chat goes
 on. Once space is freed (the upload is deleted) a new upload succeeds.
@@ -43,7 +43,8 @@ from tests.e2e.faults.scenario import Load, scenario
 pytestmark = pytest.mark.e2e
 
 DISK_MB = 12
-LOCAL_BLOCK = 8 * MiB  # LocalBlobStore's part_size: a PATCH body is written in blocks of this
+LOCAL_BLOCK = 2 * MiB  # sodam.files.local.DEFAULT_PART_SIZE: PATCH bodies are written in such blocks
+assert LOCAL_BLOCK > MiB  # the scenario leaves 1 MiB free: less than one block
 
 
 @contextlib.contextmanager
@@ -127,13 +128,13 @@ async def disk_full(cluster: Cluster) -> dict[str, object]:
 
         big = os.urandom(14 * MiB)  # more than the disk holds
         big_id = upload_id_of(await tus_create(s.rest, owner, len(big), "큰.bin"))
-        offset = 3 * MiB
+        offset = DISK_MB * MiB - len(kept) - MiB  # leaves 1 MiB: less than a block
         for start in range(0, offset, MiB):
             r = await tus_patch(s.rest, owner, big_id, start, big[start : start + MiB])
             assert r is not None and r.status_code == 204, r and r.text
-        # One body of several blocks: the first block does not fit, the rest would.
+        # One body longer than a block: the block does not fit, the half block after it would.
         r = await tus_patch(
-            s.rest, owner, big_id, offset, big[offset : offset + LOCAL_BLOCK + 3 * MiB]
+            s.rest, owner, big_id, offset, big[offset : offset + LOCAL_BLOCK + MiB // 2]
         )
         assert r is not None and (r.status_code, r.json()["code"]) == (507, "storage_full"), r.text
         assert await tus_offset(s.rest, owner, big_id) == offset
