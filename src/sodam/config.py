@@ -52,7 +52,7 @@ class S3Settings(BaseModel):
     endpoint_url: str | None = Field(
         default=None,
         description="e.g. http://minio:9000; unset (and no bucket set) = local disk under "
-        "data_dir/files",
+        "files.local_dir (default data_dir/files)",
     )
     bucket: str = Field(
         default="sodam", description="setting it without endpoint_url uses AWS S3 itself"
@@ -243,6 +243,15 @@ class FileSettings(BaseModel):
         ge=1,
         description="files older than this many days are deleted; unset = kept forever",
     )
+
+    @field_validator("local_dir", mode="before")
+    @classmethod
+    def _empty_local_dir_is_unset(cls, value: object) -> object:
+        # An empty variable (compose files write ``SODAM_FILES__LOCAL_DIR=`` for "unset") would
+        # otherwise be Path("."): the files in whatever directory the server was started from.
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
 
     @field_validator("clamd_url")
     @classmethod

@@ -101,6 +101,12 @@ def test_file_bodies_can_live_apart_from_the_data_dir(monkeypatch: pytest.Monkey
     assert settings.database_url == "sqlite:////srv/sodam/sodam.db"
 
 
+def test_an_empty_local_dir_means_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SODAM_DATA_DIR", "/srv/sodam")
+    monkeypatch.setenv("SODAM_FILES__LOCAL_DIR", "")
+    assert Settings().files_dir == Path("/srv/sodam/files")
+
+
 def test_environment_variables_use_the_sodam_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SODAM_PORT", "9000")
     monkeypatch.setenv("SODAM_MODE", "development")

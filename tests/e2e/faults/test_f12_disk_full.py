@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from sodam.files.local import DEFAULT_PART_SIZE
 from tests.e2e.faults.conftest import Cluster
 from tests.e2e.faults.files import (
     MiB,
@@ -43,8 +44,7 @@ from tests.e2e.faults.scenario import Load, scenario
 pytestmark = pytest.mark.e2e
 
 DISK_MB = 12
-# sodam.files.local.DEFAULT_PART_SIZE: PATCH bodies are written in blocks of this size
-LOCAL_BLOCK = 2 * MiB
+LOCAL_BLOCK = DEFAULT_PART_SIZE  # the server writes PATCH bodies in blocks of this size
 
 
 @contextlib.contextmanager
@@ -129,6 +129,7 @@ async def disk_full(cluster: Cluster) -> dict[str, object]:
         big = os.urandom(14 * MiB)  # more than the disk holds
         big_id = upload_id_of(await tus_create(s.rest, owner, len(big), "큰.bin"))
         offset = DISK_MB * MiB - len(kept) - MiB  # leaves 1 MiB: less than a block
+        assert MiB < LOCAL_BLOCK < 4 * MiB, "re-derive this scenario for the new block size"
         for start in range(0, offset, MiB):
             r = await tus_patch(s.rest, owner, big_id, start, big[start : start + MiB])
             assert r is not None and r.status_code == 204, r and r.text

@@ -81,7 +81,7 @@ def test_every_dependency_of_every_route_runs_on_the_event_loop(tmp_path: Path) 
     checked, in_threads = 0, []
     for route in _routes(app.routes):
         dependant = getattr(route, "dependant", None)
-        if dependant is None:  # mounts (the web client's static files)
+        if dependant is None:  # the API docs' static files, plain Starlette routes
             continue
         for call in [dependant.call, *_calls(dependant)]:
             checked += 1
