@@ -21,7 +21,7 @@ import { type FilesApi, UPLOADS_ENDPOINT, createFilesApi } from "../files/filesA
 import { DEFAULT_ATTACHMENT_MAX_BYTES } from "../files/types";
 import type { MediaAccess } from "../files/useMedia";
 import { type ArmedSend, type Rejection, UploadManager } from "../files/uploads";
-import { SnapshotCache } from "./snapshot";
+import { DebouncedSave, SnapshotCache } from "./snapshot";
 
 /** The media cookie lives as long as the access token: refresh it this long before. */
 const MEDIA_MARGIN_MS = 60_000;
@@ -78,7 +78,7 @@ export class Session {
   private readonly sentFiles = new SentFiles();
   private readonly snapshot: SnapshotCache;
   private fresh = { rooms: false, people: false };
-  private saveTimer: number | null = null;
+  private readonly saver = new DebouncedSave(() => this.saveSnapshot(), 1000);
   private flushTimer: number | null = null;
   private attachmentMaxBytes = DEFAULT_ATTACHMENT_MAX_BYTES;
   private lastMediaRefresh = 0;
@@ -253,6 +253,8 @@ export class Session {
     this.rooms.subscribe(() => this.scheduleSave());
     this.timelines.subscribe(() => this.scheduleSave());
     this.people.subscribe(() => this.scheduleSave());
+    window.addEventListener("pagehide", this.flushSave);
+    document.addEventListener("visibilitychange", this.onVisibility);
     void this.uploads.load().catch(() => undefined);
     void this.loadServerInfo();
     await Promise.all([this.outbox.load().catch(() => undefined), this.loadFresh()]);
@@ -303,18 +305,30 @@ export class Session {
   }
 
   private scheduleSave(): void {
-    if (this.saveTimer !== null) return;
-    this.saveTimer = window.setTimeout(() => {
-      this.saveTimer = null;
-      if (this.fresh.rooms) this.snapshot.saveRooms(this.rooms.getState().ordered);
-      if (this.fresh.people) this.snapshot.savePeople(Object.values(this.people.getState().byId));
-      const roomId = this.view.getState().roomId;
-      const t = roomId !== null ? this.timelines.room(roomId) : null;
-      if (roomId !== null && t?.loaded && !t.hasMoreAfter) this.snapshot.saveTimeline(roomId, t.messages);
-    }, 1000);
+    this.saver.schedule();
   }
 
+  private saveSnapshot(): void {
+    if (this.fresh.rooms) this.snapshot.saveRooms(this.rooms.getState().ordered);
+    if (this.fresh.people) this.snapshot.savePeople(Object.values(this.people.getState().byId));
+    const roomId = this.view.getState().roomId;
+    const t = roomId !== null ? this.timelines.room(roomId) : null;
+    if (roomId !== null && t?.loaded && !t.hasMoreAfter) this.snapshot.saveTimeline(roomId, t.messages);
+  }
+
+  /** A reload or a closed tab must not lose a change the debounce still holds. */
+  private readonly flushSave = (): void => {
+    this.saver.flush();
+  };
+
+  private readonly onVisibility = (): void => {
+    if (document.visibilityState === "hidden") this.saver.flush();
+  };
+
   stop(): void {
+    window.removeEventListener("pagehide", this.flushSave);
+    document.removeEventListener("visibilitychange", this.onVisibility);
+    this.saver.cancel();
     this.connection.stop();
     this.uploads.stopAll();
     this.blockedFiles.clear();

@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { message, room } from "../../test/factories";
 import { Drafts } from "../chat/drafts";
-import { SnapshotCache } from "./snapshot";
+import { DebouncedSave, SnapshotCache } from "./snapshot";
 
 class MemoryStorage {
   map = new Map<string, string>();
@@ -37,5 +37,49 @@ describe("offline snapshot and drafts", () => {
     expect(new Drafts(storage, 2).get(5)).toBe("");
     d.set(5, "");
     expect(storage.map.size).toBe(0);
+  });
+});
+
+describe("the snapshot's debounced save", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("saves once per burst of changes, a second after the first", () => {
+    vi.useFakeTimers();
+    const save = vi.fn();
+    const saver = new DebouncedSave(save, 1000);
+    saver.schedule();
+    vi.advanceTimersByTime(600);
+    saver.schedule();
+    expect(save).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(400);
+    expect(save).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(5000);
+    expect(save).toHaveBeenCalledTimes(1);
+  });
+
+  it("flush (the page hidden or unloading) saves a pending change at once, and only then", () => {
+    vi.useFakeTimers();
+    const save = vi.fn();
+    const saver = new DebouncedSave(save, 1000);
+    saver.flush();
+    expect(save).not.toHaveBeenCalled(); // nothing pending
+    saver.schedule();
+    saver.flush();
+    expect(save).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(5000);
+    expect(save).toHaveBeenCalledTimes(1); // the timer went with the flush
+  });
+
+  it("cancel (sign-out) drops a pending save", () => {
+    vi.useFakeTimers();
+    const save = vi.fn();
+    const saver = new DebouncedSave(save, 1000);
+    saver.schedule();
+    saver.cancel();
+    vi.advanceTimersByTime(5000);
+    saver.flush();
+    expect(save).not.toHaveBeenCalled();
   });
 });

@@ -62,3 +62,34 @@ export class SnapshotCache {
     }
   }
 }
+
+/**
+ * Runs `save` once, `delayMs` after the first of a burst of changes; `flush()` runs a pending save
+ * at once. The session flushes when the page is hidden or unloaded, so a reload or a closed tab
+ * right after a change (the room list just loaded, a message just queued offline) does not lose it.
+ */
+export class DebouncedSave {
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(
+    private readonly save: () => void,
+    private readonly delayMs: number,
+  ) {}
+
+  schedule(): void {
+    if (this.timer !== null) return;
+    this.timer = setTimeout(() => this.flush(), this.delayMs);
+  }
+
+  flush(): void {
+    if (this.timer === null) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.save();
+  }
+
+  cancel(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
