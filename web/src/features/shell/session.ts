@@ -79,6 +79,8 @@ export class Session {
   private readonly snapshot: SnapshotCache;
   private fresh = { rooms: false, people: false };
   private readonly saver = new DebouncedSave(() => this.saveSnapshot(), 1000);
+  private readonly unsubscribe: (() => void)[] = [];
+  private runs = 0; // start() and stop() calls: a start that was stopped meanwhile ends early
   private flushTimer: number | null = null;
   private attachmentMaxBytes = DEFAULT_ATTACHMENT_MAX_BYTES;
   private lastMediaRefresh = 0;
@@ -250,14 +252,18 @@ export class Session {
     }
     const people = this.snapshot.loadPeople();
     if (people) this.people.hydrate(people);
-    this.rooms.subscribe(() => this.scheduleSave());
-    this.timelines.subscribe(() => this.scheduleSave());
-    this.people.subscribe(() => this.scheduleSave());
+    const run = ++this.runs;
+    this.unsubscribe.push(
+      this.rooms.subscribe(() => this.scheduleSave()),
+      this.timelines.subscribe(() => this.scheduleSave()),
+      this.people.subscribe(() => this.scheduleSave()),
+    );
     window.addEventListener("pagehide", this.flushSave);
     document.addEventListener("visibilitychange", this.onVisibility);
     void this.uploads.load().catch(() => undefined);
     void this.loadServerInfo();
     await Promise.all([this.outbox.load().catch(() => undefined), this.loadFresh()]);
+    if (run !== this.runs) return; // stopped (or started again) while loading
     this.connection.start();
     void this.outbox.flush();
     // Sends go over REST, so they need no WebSocket: retry now and then even if it stays down.
@@ -326,9 +332,11 @@ export class Session {
   };
 
   stop(): void {
+    this.runs++;
+    for (const off of this.unsubscribe.splice(0)) off();
     window.removeEventListener("pagehide", this.flushSave);
     document.removeEventListener("visibilitychange", this.onVisibility);
-    this.saver.cancel();
+    this.saver.flush(); // what changed last is kept, as a reload would keep it
     this.connection.stop();
     this.uploads.stopAll();
     this.blockedFiles.clear();

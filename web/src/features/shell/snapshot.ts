@@ -69,12 +69,14 @@ export class SnapshotCache {
  * right after a change (the room list just loaded, a message just queued offline) does not lose it.
  */
 export class DebouncedSave {
+  private readonly save: () => void;
+  private readonly delayMs: number;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(
-    private readonly save: () => void,
-    private readonly delayMs: number,
-  ) {}
+  constructor(save: () => void, delayMs: number) {
+    this.save = save;
+    this.delayMs = delayMs;
+  }
 
   schedule(): void {
     if (this.timer !== null) return;
@@ -86,10 +88,5 @@ export class DebouncedSave {
     clearTimeout(this.timer);
     this.timer = null;
     this.save();
-  }
-
-  cancel(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
   }
 }
