@@ -17,11 +17,11 @@ import os
 import sys
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bench.chat.procstats import cpu_seconds
 from bench.chat.scenarios import COMMON_LIMITS, UNLIMITED_SENDS
 from bench.chat.servers import export_rev, start_embedded
 from bench.chat.setup import build_rest
@@ -31,8 +31,10 @@ WARMUP = 300  # requests before measuring (imports, caches, the first thread-poo
 
 
 def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    seconds = cpu_seconds(pid)
+    if seconds is None:
+        raise RuntimeError(f"the server (PID {pid}) is gone")
+    return seconds
 
 
 async def _run(url: str, pid: int, admin_password: str, requests: int) -> dict[str, Any]:

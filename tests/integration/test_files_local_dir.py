@@ -10,22 +10,18 @@ import httpx
 import pytest
 
 from sodam.config import Settings
-from tests.conftest import ADMIN_PASSWORD, TEST_SECRET
 from tests.support.factories import LoggedIn, create_user
 from tests.support.files import send_file, sha256
 from tests.support.messaging import make_group
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "var",
-        secret_key=TEST_SECRET,
-        admin_password=ADMIN_PASSWORD,
-        embedded_workers=False,
-        database={"url": database_url, "migrate_on_start": True},
-        files={"local_dir": tmp_path / "files-disk"},
-    )
+def settings(settings: Settings, database_url: str, tmp_path: Path) -> Settings:
+    """conftest's settings (the data dir under ``tmp_path / "var"``), with the files elsewhere.
+    ``database_url`` is named so that pytest parametrises this module over both engines (it does
+    not see the parameter through an overridden fixture)."""
+    files = settings.files.model_copy(update={"local_dir": tmp_path / "files-disk"})
+    return settings.model_copy(update={"embedded_workers": False, "files": files})
 
 
 async def test_uploads_and_files_live_in_the_configured_directory(
